@@ -1,0 +1,50 @@
+using System.CommandLine;
+using MixFit.Native;
+
+namespace MixFit.Cli;
+
+/// <summary><c>mixfit doctor</c>: versions, devices and the CPU features relevant to precision.</summary>
+internal static class DoctorCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("doctor", "Print versions, devices, CPU precision features and the recommended policy.");
+        command.SetAction(_ => Run(Console.Out));
+        return command;
+    }
+
+    public static int Run(TextWriter output)
+    {
+        SystemReport report;
+        try
+        {
+            report = SystemReport.Collect();
+        }
+        catch (NativeLoadException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+
+        string Flag(bool on) => on ? "yes" : "no";
+        var cpu = report.Cpu;
+        output.WriteLine($"MixFit        {report.MixFitVersion}");
+        output.WriteLine($".NET          {report.DotNetVersion}");
+        output.WriteLine($"OS            {report.OperatingSystem}");
+        output.WriteLine($"TorchSharp    {report.TorchSharpVersion}");
+        output.WriteLine($"libtorch      {report.LibTorchVersion}");
+        output.WriteLine($"Device        {(report.CudaAvailable ? $"cuda ({report.CudaDeviceCount} device(s))" : "cpu (no CUDA device or no CUDA TorchSharp package)")}");
+        output.WriteLine($"CPU           {cpu.Model}, {report.CpuThreads} threads");
+        output.WriteLine($"  AVX2        {Flag(cpu.Avx2)}");
+        output.WriteLine($"  AVX-512     {Flag(cpu.Avx512)}");
+        output.WriteLine($"  AVX512-BF16 {Flag(cpu.Avx512Bf16)}");
+        output.WriteLine($"  AMX-BF16    {Flag(cpu.AmxBf16)}");
+        output.WriteLine($"  AVX512-FP16 {Flag(cpu.Avx512Fp16)}");
+        output.WriteLine($"  F16C        {Flag(cpu.F16C)} (conversion only)");
+        output.WriteLine($"AMP kernels   {report.AmpKernels}");
+        output.WriteLine($"Data          Fashion-MNIST {(report.FullFashionMnistInstalled ? "full set (dataset-fashion-mnist)" : "embedded subset (6,000 train / 1,000 test)")}");
+        var (policy, reason) = report.Recommendation;
+        output.WriteLine($"Recommended   {policy}: {reason}");
+        return 0;
+    }
+}

@@ -1,0 +1,6 @@
+using System.CommandLine;
+using MixFit.Cli;
+
+var root = new RootCommand("MixFit: tf.keras-style mixed-precision training for .NET (TorchSharp).");
+root.Subcommands.Add(DoctorCommand.Create());
+return root.Parse(args).Invoke();

@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MixFit.Kernels;
+
+/// <summary>
+/// The multi-tensor operations behind loss scaling, master weights and the optimizers: unscale-and-check,
+/// scale update, list copy/add, gradient clipping, and fused Adam/AdamW/SGD steps that honour an overflow flag.
+/// </summary>
+/// <remarks>
+/// <para>Two implementations give the same results (tests compare them):</para>
+/// <list type="bullet">
+/// <item><see cref="Fused"/>: libtorch's own kernels (<c>_amp_foreach_non_finite_check_and_unscale_</c>,
+/// <c>_amp_update_scale_</c>, <c>_fused_adam(w)_</c>, <c>_fused_sgd_</c>, <c>_foreach_*</c>), which TorchSharp does
+/// not bind, reached through a small TorchScript compilation unit. No device-to-host synchronisation: a skipped
+/// step is decided on the device.</item>
+/// <item><see cref="Managed"/>: per-tensor TorchSharp calls; decides skips on the host (one sync per check).</item>
+/// </list>
+/// <para>Overflow flags (<c>foundInf</c>) are 0-dim float32 tensors: 0 = finite, anything else = skip.</para>
+/// </remarks>
+public abstract class AmpKernels
+{
+    private static readonly Lazy<AmpKernels?> FusedInstance = new(TryCreateFused, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>The pure TorchSharp implementation; always available.</summary>
+    public static AmpKernels Managed { get; } = new ManagedAmpKernels();
+
+    /// <summary>libtorch's fused kernels through TorchScript, or null when this libtorch build cannot compile them.</summary>
+    public static AmpKernels? Fused => FusedInstance.Value;
+
+    /// <summary><see cref="Fused"/> when available, else <see cref="Managed"/>.</summary>
+    public static AmpKernels Default => Fused ?? Managed;
+
+    /// <summary>A short name for logs and benchmarks: <c>fused</c> or <c>managed</c>.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>Whether the implementation avoids device-to-host synchronisation.</summary>
+    public abstract bool SynchronisationFree { get; }
+
+    /// <summary>Returns <see cref="Fused"/>, <see cref="Managed"/> or <see cref="Default"/> for a preference.</summary>
+    /// <exception cref="NotSupportedException">Fused kernels were required but cannot be compiled by this libtorch.</exception>
+    public static AmpKernels Select(AmpKernelPreference preference) => preference switch
+    {
+        AmpKernelPreference.Managed => Managed,
+        AmpKernelPreference.Fused => Fused ?? throw new NotSupportedException(
+            "Fused AMP kernels are not available with this libtorch build (TorchScript compilation failed); use AmpKernelPreference.Auto or Managed."),
+        _ => Default,
+    };
+
+    /// <summary>Multiplies every gradient by <paramref name="invScale"/> and sets <paramref name="foundInf"/> to 1 if any was inf or NaN.</summary>
+    /// <remarks>All tensors of one call must share a device and dtype (callers group them).</remarks>
+    public abstract void UnscaleAndCheck(IReadOnlyList<Tensor> grads, Tensor foundInf, Tensor invScale);
+
+    /// <summary>
+    /// Dynamic scale update (PyTorch <c>_amp_update_scale_</c>): on overflow multiply by <paramref name="backoff"/> and
+    /// reset the tracker; otherwise count, and after <paramref name="interval"/> finite steps multiply by
+    /// <paramref name="growth"/> unless that would be non-finite.
+    /// </summary>
+    public abstract void UpdateScale(Tensor scale, Tensor growthTracker, Tensor foundInf, double growth, double backoff, long interval);
+
+    /// <summary><c>dst[i].copy_(src[i])</c> for every pair, converting dtypes.</summary>
+    public abstract void Copy(IReadOnlyList<Tensor> destinations, IReadOnlyList<Tensor> sources);
+
+    /// <summary><c>dst[i].add_(src[i])</c> for every pair (sources may have a lower precision).</summary>
+    public abstract void Add(IReadOnlyList<Tensor> destinations, IReadOnlyList<Tensor> sources);
+
+    /// <summary>Scales the gradients so their global L2 norm is at most <paramref name="maxNorm"/> (no host sync).</summary>
+    public abstract void ClipNorm(IReadOnlyList<Tensor> grads, double maxNorm);
+
+    /// <summary>Clamps every gradient element into [-<paramref name="clipValue"/>, <paramref name="clipValue"/>].</summary>
+    public abstract void ClipValue(IReadOnlyList<Tensor> grads, double clipValue);
+
+    /// <summary>
+    /// One Adam (or AdamW when <see cref="AdamHyperParameters.DecoupledWeightDecay"/>) step over parameters with their state, matching
+    /// <c>torch.optim.Adam(W)</c>. Step counters are incremented only when the step is applied.
+    /// </summary>
+    public abstract void AdamStep(
+        IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> grads, IReadOnlyList<Tensor> expAvgs, IReadOnlyList<Tensor> expAvgSqs,
+        IReadOnlyList<Tensor> maxExpAvgSqs, IReadOnlyList<Tensor> steps, AdamHyperParameters hp, Tensor foundInf);
+
+    /// <summary>One SGD step (momentum, dampening, Nesterov, weight decay) matching <c>torch.optim.SGD</c>.</summary>
+    public abstract void SgdStep(
+        IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> grads, IReadOnlyList<Tensor> momentumBuffers,
+        SgdHyperParameters hp, bool isFirstStep, Tensor foundInf);
+
+    private static AmpKernels? TryCreateFused()
+    {
+        try
+        {
+            return new TorchScriptAmpKernels();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Trace.TraceWarning($"MixFit: fused AMP kernels unavailable, using managed kernels: {e.Message}");
+            return null;
+        }
+    }
+}

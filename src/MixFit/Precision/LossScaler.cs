@@ -1,0 +1,279 @@
+using MixFit.Kernels;
+using MixFit.Optimizers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MixFit.Precision;
+
+/// <summary>
+/// Loss scaling for float16 training, with PyTorch <c>GradScaler</c>'s verbs and Keras' defaults: multiply the loss
+/// so small gradients survive float16, divide the scale out of the gradients exactly once, skip steps whose
+/// gradients overflowed, and adapt the scale.
+/// </summary>
+/// <remarks>
+/// <para>One iteration:</para>
+/// <code>
+/// scaler.Scale(loss).backward();      // loss * scale, computed in float32
+/// scaler.Unscale(optimizer);          // optional: only needed to clip or inspect unscaled gradients
+/// clipping.Apply(grads, kernels);     // on UNSCALED gradients
+/// var outcome = scaler.Step(optimizer); // unscales if not done yet, checks inf/NaN, steps or skips
+/// scaler.Update();                    // once per iteration, after every optimizer has stepped
+/// </code>
+/// <para>Dynamic algorithm: after <see cref="LossScaleOptions.GrowthInterval"/> consecutive finite iterations the
+/// scale is multiplied by the growth factor (never to a non-finite value); any inf/NaN gradient multiplies it by
+/// the backoff factor and resets the count. A skipped step changes neither parameters nor optimizer state.</para>
+/// <para>Cost: with <see cref="AmpKernels.Fused"/> nothing here synchronises with the device; <see cref="GetScale"/>,
+/// <see cref="SkippedSteps"/>, <see cref="GetState"/> and <see cref="StepOutcome.IsSkipped"/> do.
+/// With <see cref="LossScaleMode.None"/> the scaler is a pass-through (scale 1), so loops never branch on it.</para>
+/// <para>Misuse is an error: unscaling twice before <see cref="Update"/> (the gradients would be divided twice),
+/// stepping the same optimizer twice, or updating when no optimizer stepped.</para>
+/// </remarks>
+public sealed class LossScaler : IDisposable
+{
+    private readonly Dictionary<Optimizer, Stage> stages = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<Optimizer, Tensor> flags = new(ReferenceEqualityComparer.Instance);
+    private Tensor? scale;
+    private Tensor? growthTracker;
+    private Tensor? skipped;
+    private LossScalerState pending;
+    private long iterations;
+
+    /// <summary>Creates a scaler; <paramref name="options"/> defaults to dynamic scaling with Keras' defaults.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range (growth &lt;= 1, backoff outside (0,1), interval &lt; 1, initial &lt;= 0).</exception>
+    public LossScaler(LossScaleOptions? options = null, AmpKernels? kernels = null)
+    {
+        Options = (options ?? new LossScaleOptions()).Validated();
+        Kernels = kernels ?? AmpKernels.Default;
+        pending = new LossScalerState(Options.Mode, Options.Mode == LossScaleMode.None ? 1 : Options.InitialScale, 0, 0, 0);
+    }
+
+    private enum Stage
+    {
+        Unscaled,
+        Stepped,
+    }
+
+    /// <summary>A pass-through scaler (scale 1, no checks).</summary>
+    public static LossScaler Disabled() => new(LossScaleOptions.None);
+
+    /// <summary>The configuration.</summary>
+    public LossScaleOptions Options { get; }
+
+    /// <summary>The kernels used to unscale, check and update.</summary>
+    public AmpKernels Kernels { get; }
+
+    /// <summary>The scaling mode.</summary>
+    public LossScaleMode Mode => Options.Mode;
+
+    /// <summary>Whether the scaler scales and checks (false for <see cref="LossScaleMode.None"/>).</summary>
+    public bool IsEnabled => Mode != LossScaleMode.None;
+
+    /// <summary>The scale as a 0-dim float32 device tensor (no sync), or null before the first <see cref="Scale"/>.</summary>
+    public Tensor? ScaleTensor => scale;
+
+    /// <summary>Iterations completed (calls to <see cref="Update"/>), counted on the host.</summary>
+    public long Iterations => iterations;
+
+    /// <summary>Iterations skipped because a gradient was inf or NaN. Synchronises.</summary>
+    public long SkippedSteps => skipped is null ? pending.SkippedSteps : (long)skipped.item<float>();
+
+    /// <summary>The current scale (1 when disabled). Synchronises.</summary>
+    public double GetScale() => scale is null ? pending.Scale : scale.item<float>();
+
+    /// <summary>Multiplies the loss by the scale, in float32 (a float16 loss times 65536 would overflow).</summary>
+    public Tensor Scale(Tensor loss)
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        if (!IsEnabled)
+        {
+            return loss;
+        }
+
+        EnsureState(loss.device);
+        return loss.to(ScalarType.Float32) * scale!;
+    }
+
+    /// <summary>
+    /// Divides the scale out of <paramref name="optimizer"/>'s gradients in place and records whether any was inf or NaN.
+    /// Call it before clipping; <see cref="Step"/> calls it when you did not.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Already unscaled or stepped since the last <see cref="Update"/>.</exception>
+    public void Unscale(Optimizer optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        if (!IsEnabled)
+        {
+            return;
+        }
+
+        if (stages.TryGetValue(optimizer, out var stage))
+        {
+            throw new InvalidOperationException(stage == Stage.Unscaled
+                ? "Unscale() was already called for this optimizer since the last Update(): unscaling again would divide the gradients by the scale twice."
+                : "Unscale() called after Step() for this optimizer in the same iteration; call Update() first.");
+        }
+
+        if (scale is null)
+        {
+            throw new InvalidOperationException("Unscale() before any Scale(): there are no scaled gradients to unscale.");
+        }
+
+        using var scope = NewDisposeScope();
+        var foundInf = zeros(Array.Empty<long>(), ScalarType.Float32, scale.device);
+        var invScale = scale.to(ScalarType.Float64).reciprocal().to(ScalarType.Float32);
+        var groups = optimizer.Parameters
+            .Select(p => p.grad)
+            .Where(g => g is not null)
+            .GroupBy(g => (Device: g!.device.ToString(), g.dtype));
+        foreach (var group in groups)
+        {
+            var grads = group.Select(g => g!).ToArray();
+            var device = grads[0].device;
+            if (device.ToString() == scale.device.ToString())
+            {
+                Kernels.UnscaleAndCheck(grads, foundInf, invScale);
+            }
+            else
+            {
+                var deviceFlag = zeros(Array.Empty<long>(), ScalarType.Float32, device);
+                Kernels.UnscaleAndCheck(grads, deviceFlag, invScale.to(device));
+                foundInf.add_(deviceFlag.to(foundInf.device));
+            }
+        }
+
+        stages[optimizer] = Stage.Unscaled;
+        flags[optimizer] = foundInf.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Unscales if needed, then applies <paramref name="optimizer"/>'s step unless a gradient was inf or NaN
+    /// (parameters and optimizer state are then left untouched).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">This optimizer already stepped since the last <see cref="Update"/>.</exception>
+    public StepOutcome Step(Optimizer optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        if (!IsEnabled)
+        {
+            optimizer.Step();
+            return StepOutcome.Unchecked;
+        }
+
+        if (stages.TryGetValue(optimizer, out var stage) && stage == Stage.Stepped)
+        {
+            throw new InvalidOperationException("Step() was already called for this optimizer since the last Update().");
+        }
+
+        if (!stages.ContainsKey(optimizer))
+        {
+            Unscale(optimizer);
+        }
+
+        var foundInf = flags[optimizer];
+        optimizer.Step(foundInf);
+        stages[optimizer] = Stage.Stepped;
+        return new StepOutcome(foundInf);
+    }
+
+    /// <summary>
+    /// Ends the iteration: adapts a dynamic scale from every optimizer's overflow flag (once, however many optimizers)
+    /// and counts a skipped iteration. Call after every <see cref="Step"/> of the iteration.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No optimizer stepped since the last update, or one was unscaled but not stepped.</exception>
+    public void Update()
+    {
+        if (!IsEnabled)
+        {
+            iterations++;
+            return;
+        }
+
+        if (!stages.Values.Contains(Stage.Stepped))
+        {
+            throw new InvalidOperationException("Update() called but no optimizer stepped since the last Update(); call Step(optimizer) first.");
+        }
+
+        if (stages.Values.Contains(Stage.Unscaled))
+        {
+            throw new InvalidOperationException("Update() called while an optimizer was unscaled but not stepped; call Step(optimizer) for it first.");
+        }
+
+        using (var scope = NewDisposeScope())
+        {
+            var any = flags.Values.Count == 1 ? flags.Values.First() : stack(flags.Values.ToArray()).sum();
+            if (Mode == LossScaleMode.Dynamic)
+            {
+                Kernels.UpdateScale(scale!, growthTracker!, any, Options.GrowthFactor, Options.BackoffFactor, Options.GrowthInterval);
+                if (Options.MinScale is { } min)
+                {
+                    scale!.clamp_min_(min);
+                }
+            }
+
+            skipped!.add_(any.gt(0).to(ScalarType.Float32));
+        }
+
+        stages.Clear();
+        flags.Clear();
+        iterations++;
+    }
+
+    /// <summary>The state to save with a checkpoint. Synchronises.</summary>
+    public LossScalerState GetState() =>
+        scale is null
+            ? pending with { Iterations = iterations }
+            : new LossScalerState(Mode, scale.item<float>(), growthTracker!.item<int>(), (long)skipped!.item<float>(), iterations);
+
+    /// <summary>Restores state saved by <see cref="GetState"/>.</summary>
+    /// <exception cref="InvalidOperationException">The scaler is enabled and <paramref name="state"/> is missing or was saved without scaling.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The saved scale is not a positive finite number.</exception>
+    public void LoadState(LossScalerState? state)
+    {
+        if (IsEnabled && (state is null || state.Mode == LossScaleMode.None))
+        {
+            throw new InvalidOperationException(
+                $"Cannot load empty loss-scale state into an enabled ({Mode}) scaler: the checkpoint was saved without loss scaling. "
+                + "Resuming would restart the scale at its initial value; start a fresh run or disable loss scaling.");
+        }
+
+        if (state is null)
+        {
+            return;
+        }
+
+        if (!(state.Scale > 0) || !double.IsFinite(state.Scale))
+        {
+            throw new ArgumentOutOfRangeException(nameof(state), state.Scale, $"Saved loss scale must be a positive finite number, got {state.Scale}.");
+        }
+
+        pending = state with { Mode = Mode };
+        iterations = state.Iterations;
+        if (scale is not null)
+        {
+            scale.fill_(state.Scale);
+            growthTracker!.fill_(state.GrowthTracker);
+            skipped!.fill_(state.SkippedSteps);
+        }
+    }
+
+    /// <summary>Releases the device tensors.</summary>
+    public void Dispose()
+    {
+        scale?.Dispose();
+        growthTracker?.Dispose();
+        skipped?.Dispose();
+        scale = growthTracker = skipped = null;
+    }
+
+    private void EnsureState(Device device)
+    {
+        if (scale is not null)
+        {
+            return;
+        }
+
+        scale = full(Array.Empty<long>(), pending.Scale, ScalarType.Float32, device).DetachFromDisposeScope();
+        growthTracker = full(Array.Empty<long>(), pending.GrowthTracker, ScalarType.Int32, device).DetachFromDisposeScope();
+        skipped = full(Array.Empty<long>(), (double)pending.SkippedSteps, ScalarType.Float32, device).DetachFromDisposeScope();
+    }
+}
