@@ -53,11 +53,15 @@ public abstract class AmpKernels
     public abstract void UnscaleAndCheck(IReadOnlyList<Tensor> grads, Tensor foundInf, Tensor invScale);
 
     /// <summary>
-    /// Dynamic scale update (PyTorch <c>_amp_update_scale_</c>): on overflow multiply by <paramref name="backoff"/> and
-    /// reset the tracker; otherwise count, and after <paramref name="interval"/> finite steps multiply by
-    /// <paramref name="growth"/> unless that would be non-finite.
+    /// Ends a loss-scaled iteration in one call (PyTorch <c>_amp_update_scale_</c> plus bookkeeping): on overflow
+    /// multiply the scale by <paramref name="backoff"/> and reset the tracker; otherwise count, and after
+    /// <paramref name="interval"/> finite iterations multiply by <paramref name="growth"/> unless that would be
+    /// non-finite. Then clamp to <paramref name="minScale"/> (when positive), refresh <paramref name="invScale"/>
+    /// = 1/scale, and add 1 to <paramref name="skipped"/> when <paramref name="foundInf"/> is set. A fixed scale
+    /// passes growth and backoff of 1.
     /// </summary>
-    public abstract void UpdateScale(Tensor scale, Tensor growthTracker, Tensor foundInf, double growth, double backoff, long interval);
+    public abstract void UpdateScale(
+        Tensor scale, Tensor growthTracker, Tensor foundInf, Tensor invScale, Tensor skipped, double growth, double backoff, long interval, double minScale);
 
     /// <summary><c>dst[i].copy_(src[i])</c> for every pair, converting dtypes.</summary>
     public abstract void Copy(IReadOnlyList<Tensor> destinations, IReadOnlyList<Tensor> sources);

@@ -36,32 +36,38 @@ internal sealed class ManagedAmpKernels : AmpKernels
         }
     }
 
-    public override void UpdateScale(Tensor scale, Tensor growthTracker, Tensor foundInf, double growth, double backoff, long interval)
+    public override void UpdateScale(
+        Tensor scale, Tensor growthTracker, Tensor foundInf, Tensor invScale, Tensor skipped, double growth, double backoff, long interval, double minScale)
     {
         using var _ = no_grad();
-        double current = scale.item<float>();
-        if (foundInf.item<float>() != 0)
+        float current = scale.item<float>();
+        bool overflow = foundInf.item<float>() != 0;
+        if (overflow)
         {
-            scale.fill_(current * backoff);
+            current = (float)(current * backoff);
             growthTracker.fill_(0);
-            return;
-        }
-
-        int successful = growthTracker.item<int>() + 1;
-        if (successful == interval)
-        {
-            float grown = (float)(current * growth);
-            if (float.IsFinite(grown))
-            {
-                scale.fill_(grown);
-            }
-
-            growthTracker.fill_(0);
+            skipped.add_(1);
         }
         else
         {
+            int successful = growthTracker.item<int>() + 1;
+            if (successful == interval)
+            {
+                float grown = (float)(current * growth);
+                current = float.IsFinite(grown) ? grown : current;
+                successful = 0;
+            }
+
             growthTracker.fill_(successful);
         }
+
+        if (minScale > 0)
+        {
+            current = Math.Max(current, (float)minScale);
+        }
+
+        scale.fill_(current);
+        invScale.fill_((float)(1.0 / current));
     }
 
     public override void Copy(IReadOnlyList<Tensor> destinations, IReadOnlyList<Tensor> sources)

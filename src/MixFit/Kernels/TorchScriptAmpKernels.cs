@@ -16,8 +16,12 @@ internal sealed class TorchScriptAmpKernels : AmpKernels
 def unscale(grads: List[Tensor], found_inf: Tensor, inv_scale: Tensor):
     torch._amp_foreach_non_finite_check_and_unscale_(grads, found_inf, inv_scale)
 
-def update_scale(scale: Tensor, tracker: Tensor, found_inf: Tensor, growth: float, backoff: float, interval: int):
+def update_scale(scale: Tensor, tracker: Tensor, found_inf: Tensor, inv_scale: Tensor, skipped: Tensor, growth: float, backoff: float, interval: int, min_scale: float):
     torch._amp_update_scale_(scale, tracker, found_inf, growth, backoff, interval)
+    if min_scale > 0.0:
+        scale.clamp_min_(min_scale)
+    inv_scale.copy_(scale.double().reciprocal().float())
+    skipped.add_((found_inf > 0.0).float())
 
 def copy(dst: List[Tensor], src: List[Tensor]):
     torch._foreach_copy_(dst, src)
@@ -65,8 +69,9 @@ def sgd(params: List[Tensor], grads: List[Tensor], bufs: List[Tensor], wd: float
         }
     }
 
-    public override void UpdateScale(Tensor scale, Tensor growthTracker, Tensor foundInf, double growth, double backoff, long interval) =>
-        unit.invoke("update_scale", scale, growthTracker, foundInf, growth, backoff, interval);
+    public override void UpdateScale(
+        Tensor scale, Tensor growthTracker, Tensor foundInf, Tensor invScale, Tensor skipped, double growth, double backoff, long interval, double minScale) =>
+        unit.invoke("update_scale", scale, growthTracker, foundInf, invScale, skipped, growth, backoff, interval, minScale);
 
     public override void Copy(IReadOnlyList<Tensor> destinations, IReadOnlyList<Tensor> sources)
     {

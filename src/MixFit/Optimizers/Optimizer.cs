@@ -19,6 +19,7 @@ namespace MixFit.Optimizers;
 public abstract class Optimizer : IDisposable
 {
     private readonly List<Tensor> ownedState = new();
+    private Tensor? noOverflow;
     private bool disposed;
 
     /// <summary>Creates the optimizer over <paramref name="parameters"/> (those without <c>requires_grad</c> are ignored).</summary>
@@ -78,8 +79,7 @@ public abstract class Optimizer : IDisposable
             return;
         }
 
-        var flag = foundInf ?? zeros(Array.Empty<long>(), ScalarType.Float32, grads[0].device);
-        StepCore(indices, grads, flag);
+        StepCore(indices, grads, foundInf ?? NoOverflow(grads[0]));
     }
 
     /// <summary>Clears the gradients of the parameters (sets them to none).</summary>
@@ -119,6 +119,17 @@ public abstract class Optimizer : IDisposable
 
     /// <summary>Runs the update for the parameters at <paramref name="indices"/> whose gradients are <paramref name="grads"/>.</summary>
     protected abstract void StepCore(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, Tensor foundInf);
+
+    /// <summary>A persistent 0-dim zero flag on <paramref name="like"/>'s device, for steps taken without a loss scaler.</summary>
+    private Tensor NoOverflow(Tensor like)
+    {
+        if (noOverflow is null || noOverflow.device_type != like.device_type || noOverflow.device_index != like.device_index)
+        {
+            noOverflow = NewState(like, ScalarType.Float32, scalar: true);
+        }
+
+        return noOverflow;
+    }
 
     /// <summary>Creates a state tensor shaped like <paramref name="like"/> (zeros), owned by this optimizer and outside any dispose scope.</summary>
     protected Tensor NewState(Tensor like, ScalarType? dtype = null, bool scalar = false)

@@ -33,6 +33,7 @@ public sealed class LossScaler : IDisposable
     private readonly Dictionary<Optimizer, Stage> stages = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<Optimizer, Tensor> flags = new(ReferenceEqualityComparer.Instance);
     private Tensor? scale;
+    private Tensor? invScale;
     private Tensor? growthTracker;
     private Tensor? skipped;
     private LossScalerState pending;
@@ -120,23 +121,23 @@ public sealed class LossScaler : IDisposable
 
         using var scope = NewDisposeScope();
         var foundInf = zeros(Array.Empty<long>(), ScalarType.Float32, scale.device);
-        var invScale = scale.to(ScalarType.Float64).reciprocal().to(ScalarType.Float32);
         var groups = optimizer.Parameters
             .Select(p => p.grad)
             .Where(g => g is not null)
-            .GroupBy(g => (Device: g!.device.ToString(), g.dtype));
+            .GroupBy(g => (g!.device_type, g.device_index, g.dtype));
         foreach (var group in groups)
         {
             var grads = group.Select(g => g!).ToArray();
-            var device = grads[0].device;
-            if (device.ToString() == scale.device.ToString())
+            if (group.Key.device_type == scale.device_type && group.Key.device_index == scale.device_index)
             {
-                Kernels.UnscaleAndCheck(grads, foundInf, invScale);
+                Kernels.UnscaleAndCheck(grads, foundInf, invScale!);
             }
             else
             {
+                // Gradients on another device (model parallelism) are checked there; flags meet on the scale's device.
+                var device = grads[0].device;
                 var deviceFlag = zeros(Array.Empty<long>(), ScalarType.Float32, device);
-                Kernels.UnscaleAndCheck(grads, deviceFlag, invScale.to(device));
+                Kernels.UnscaleAndCheck(grads, deviceFlag, invScale!.to(device));
                 foundInf.add_(deviceFlag.to(foundInf.device));
             }
         }
@@ -201,16 +202,10 @@ public sealed class LossScaler : IDisposable
         using (var scope = NewDisposeScope())
         {
             var any = flags.Values.Count == 1 ? flags.Values.First() : stack(flags.Values.ToArray()).sum();
-            if (Mode == LossScaleMode.Dynamic)
-            {
-                Kernels.UpdateScale(scale!, growthTracker!, any, Options.GrowthFactor, Options.BackoffFactor, Options.GrowthInterval);
-                if (Options.MinScale is { } min)
-                {
-                    scale!.clamp_min_(min);
-                }
-            }
-
-            skipped!.add_(any.gt(0).to(ScalarType.Float32));
+            bool dynamic = Mode == LossScaleMode.Dynamic;
+            Kernels.UpdateScale(
+                scale!, growthTracker!, any, invScale!, skipped!,
+                dynamic ? Options.GrowthFactor : 1, dynamic ? Options.BackoffFactor : 1, dynamic ? Options.GrowthInterval : 1, Options.MinScale ?? 0);
         }
 
         stages.Clear();
@@ -251,6 +246,7 @@ public sealed class LossScaler : IDisposable
         if (scale is not null)
         {
             scale.fill_(state.Scale);
+            invScale!.fill_(1.0 / state.Scale);
             growthTracker!.fill_(state.GrowthTracker);
             skipped!.fill_(state.SkippedSteps);
         }
@@ -260,9 +256,10 @@ public sealed class LossScaler : IDisposable
     public void Dispose()
     {
         scale?.Dispose();
+        invScale?.Dispose();
         growthTracker?.Dispose();
         skipped?.Dispose();
-        scale = growthTracker = skipped = null;
+        scale = invScale = growthTracker = skipped = null;
     }
 
     private void EnsureState(Device device)
@@ -273,6 +270,7 @@ public sealed class LossScaler : IDisposable
         }
 
         scale = full(Array.Empty<long>(), pending.Scale, ScalarType.Float32, device).DetachFromDisposeScope();
+        invScale = full(Array.Empty<long>(), (double)(float)(1.0 / pending.Scale), ScalarType.Float32, device).DetachFromDisposeScope();
         growthTracker = full(Array.Empty<long>(), pending.GrowthTracker, ScalarType.Int32, device).DetachFromDisposeScope();
         skipped = full(Array.Empty<long>(), (double)pending.SkippedSteps, ScalarType.Float32, device).DetachFromDisposeScope();
     }

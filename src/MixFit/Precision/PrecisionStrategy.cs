@@ -36,6 +36,7 @@ public class PrecisionStrategy : IDisposable
 {
     private AppliedPolicy? applied;
     private IReadOnlyList<Parameter> parameters = Array.Empty<Parameter>();
+    private Parameter[] modelParameters = Array.Empty<Parameter>();
 
     /// <summary>Creates a strategy for <paramref name="policy"/>; use <see cref="Create(DTypePolicy?, PrecisionOptions?)"/>.</summary>
     protected PrecisionStrategy(DTypePolicy policy, PrecisionOptions? options)
@@ -105,6 +106,7 @@ public class PrecisionStrategy : IDisposable
         model.to(Device);
         applied = PolicyApplier.Apply(model, Policy, Options.ModuleOverrides);
         Model = model;
+        modelParameters = model.parameters().ToArray();
         parameters = OnPrepared(model, applied.Originals);
         applied.Dispose();
         return parameters;
@@ -186,7 +188,7 @@ public class PrecisionStrategy : IDisposable
     /// <summary>Clears every gradient of the model (and of the master weights).</summary>
     public virtual void ZeroGrad()
     {
-        foreach (var p in Model?.parameters() ?? Enumerable.Empty<Parameter>())
+        foreach (var p in modelParameters)
         {
             p.grad = null;
         }

@@ -69,21 +69,35 @@ public class AmpKernelsTests
     }
 
     [Fact]
-    public void Fused_and_managed_update_the_scale_identically()
+    public void Fused_and_managed_end_an_iteration_identically()
     {
         foreach (var found in new[] { 0f, 1f })
         {
-            var results = new List<(float, int)>();
+            var results = new List<(float Scale, int Tracker, float Inverse, float Skipped)>();
             foreach (var k in new[] { AmpKernels.Fused!, AmpKernels.Managed })
             {
                 var scale = tensor(1024f);
                 var tracker = tensor(2);
-                k.UpdateScale(scale, tracker, tensor(found), 2, 0.5, 3);
-                results.Add((scale.item<float>(), tracker.item<int>()));
+                var inverse = tensor(1 / 1024f);
+                var skipped = tensor(5f);
+                k.UpdateScale(scale, tracker, tensor(found), inverse, skipped, 2, 0.5, 3, 0);
+                results.Add((scale.item<float>(), tracker.item<int>(), inverse.item<float>(), skipped.item<float>()));
             }
 
             Assert.Equal(results[0], results[1]);
-            Assert.Equal(found == 0 ? (2048f, 0) : (512f, 0), results[0]);
+            Assert.Equal(found == 0 ? (2048f, 0, 1 / 2048f, 5f) : (512f, 0, 1 / 512f, 6f), results[0]);
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(KernelCases.Names), MemberType = typeof(KernelCases))]
+    public void A_minimum_scale_clamps_the_backoff(string kernels)
+    {
+        var k = KernelCases.Get(kernels);
+        var scale = tensor(2f);
+        var inverse = tensor(0.5f);
+        k.UpdateScale(scale, tensor(0), tensor(1f), inverse, tensor(0f), 2, 0.25, 10, 1.0);
+        Assert.Equal(1f, scale.item<float>());
+        Assert.Equal(1f, inverse.item<float>());
     }
 }

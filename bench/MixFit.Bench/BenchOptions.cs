@@ -1,0 +1,34 @@
+using System.Globalization;
+
+namespace MixFit.Bench;
+
+/// <summary>Command-line options of the benchmark.</summary>
+internal sealed record BenchOptions(int Steps, int HalfSteps, int Warmup, IReadOnlySet<string> Models)
+{
+    public static BenchOptions Parse(string[] args)
+    {
+        var options = new BenchOptions(20, 6, 3, new HashSet<string> { "small-cnn", "resnet18" });
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
+            int Count(string name)
+            {
+                string text = Value();
+                return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n > 0
+                    ? n
+                    : throw new ArgumentException($"{name} expects a positive integer, got \"{text}\".");
+            }
+
+            options = args[i] switch
+            {
+                "--steps" => options with { Steps = Count("--steps") },
+                "--half-steps" => options with { HalfSteps = Count("--half-steps") },
+                "--warmup" => options with { Warmup = Count("--warmup") },
+                "--models" => options with { Models = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet() },
+                _ => throw new ArgumentException($"Unknown option \"{args[i]}\". Options: --steps N, --half-steps N, --warmup N, --models small-cnn,resnet18."),
+            };
+        }
+
+        return options;
+    }
+}
