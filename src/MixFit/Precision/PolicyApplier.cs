@@ -71,7 +71,7 @@ internal static class PolicyApplier
     }
 
     private static ScalarType? FirstFloatingDType(nn.Module root) =>
-        root.parameters().Select(p => (ScalarType?)p.dtype).FirstOrDefault(d => d is { } t && is_floating_point(empty(0, t)));
+        root.parameters().Select(p => p.dtype).Where(IsFloating).Cast<ScalarType?>().FirstOrDefault();
 
     private static bool IsFloating(ScalarType t) =>
         t is ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Float32 or ScalarType.Float64;

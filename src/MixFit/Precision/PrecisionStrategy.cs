@@ -122,7 +122,7 @@ public class PrecisionStrategy : IDisposable
         ArgumentNullException.ThrowIfNull(input);
         if (!input.is_floating_point())
         {
-            return input.device == Device ? input : input.to(Device);
+            return OnDevice(input) ? input : input.to(Device);
         }
 
         if (input.dtype == ScalarType.Float64 && Policy.ComputeDType != ScalarType.Float64)
@@ -132,7 +132,7 @@ public class PrecisionStrategy : IDisposable
                 + "float64. Convert it explicitly (x.to(ScalarType.Float32)) or use the float64 policy.", nameof(input));
         }
 
-        return input.dtype == Policy.ComputeDType && input.device == Device ? input : input.to(Policy.ComputeDType, Device);
+        return input.dtype == Policy.ComputeDType && OnDevice(input) ? input : input.to(Policy.ComputeDType, Device);
     }
 
     /// <summary>Casts a floating model output to <see cref="OutputDType"/> so losses and metrics compute in float32.</summary>
@@ -276,6 +276,10 @@ public class PrecisionStrategy : IDisposable
             target.copy_(source[name]);
         }
     }
+
+    // TorchSharp's Device has reference equality: compare type and index.
+    private bool OnDevice(Tensor tensor) =>
+        tensor.device_type == Device.type && (tensor.device_index == Device.index || Device.index < 0 && tensor.device_index <= 0);
 
     private void RequirePrepared()
     {

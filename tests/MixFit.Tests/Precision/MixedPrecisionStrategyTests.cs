@@ -76,17 +76,6 @@ public class MixedPrecisionStrategyTests
     }
 
     [Fact]
-    public void Pure_bfloat16_converts_everything_including_normalisation_and_keeps_no_masters()
-    {
-        var model = SmallCnn.Create();
-        using var precision = PrecisionStrategy.Create("bfloat16");
-        var parameters = precision.Prepare(model, CPU);
-        Assert.IsNotType<MixedPrecisionStrategy>(precision);
-        Assert.All(model.parameters(), p => Assert.Equal(ScalarType.BFloat16, p.dtype));
-        Assert.Equal(model.parameters().Count(), parameters.Count);
-    }
-
-    [Fact]
     public void A_float32_override_keeps_the_output_layer_in_float32_and_casts_its_input()
     {
         var model = SmallCnn.Create();
