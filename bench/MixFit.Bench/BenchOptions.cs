@@ -7,7 +7,7 @@ internal sealed record BenchOptions(int Steps, int HalfSteps, int Warmup, IReadO
 {
     public static BenchOptions Parse(string[] args)
     {
-        var options = new BenchOptions(20, 6, 3, new HashSet<string> { "small-cnn", "resnet18" });
+        var options = new BenchOptions(20, 10, 3, new HashSet<string> { "small-cnn", "resnet18" });
         for (int i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");

@@ -10,7 +10,7 @@ using F = TorchSharp.torch.nn.functional;
 
 // MixFit's step path against hand-written TorchSharp loops, side by side in one process. Prints median ms/step and
 // the ratios the precision core promises. Options: --steps N (default 20), --half-steps N for float16 runs
-// (default 6: float16 compute is emulated on most CPUs), --warmup N (default 3), --models small-cnn,resnet18.
+// (default 10: float16 compute is emulated on most CPUs), --warmup N (default 3), --models small-cnn,resnet18.
 var options = BenchOptions.Parse(args);
 TorchRuntime.EnsureLoaded();
 var report = SystemReport.Collect();
