@@ -82,6 +82,9 @@ public abstract class Optimizer : IDisposable
         StepCore(indices, grads, foundInf ?? NoOverflow(grads[0]));
     }
 
+    /// <summary>The gradients of the parameters that have one (handles to the live gradients, not copies).</summary>
+    public Tensor[] Gradients() => Parameters.Select(p => p.grad).Where(g => g is not null).Select(g => g!).ToArray();
+
     /// <summary>Clears the gradients of the parameters (sets them to none).</summary>
     public void ZeroGrad()
     {

@@ -51,8 +51,7 @@ public sealed class LossScaleOptimizer : IDisposable
         if (Clipping is not null)
         {
             using var scope = NewDisposeScope();
-            var grads = InnerOptimizer.Parameters.Select(p => p.grad).Where(g => g is not null).Select(g => g!).ToArray();
-            Clipping.Apply(grads, InnerOptimizer.Kernels);
+            Clipping.Apply(InnerOptimizer.Gradients(), InnerOptimizer.Kernels);
         }
 
         var outcome = Scaler.Step(InnerOptimizer);

@@ -121,13 +121,9 @@ public sealed class LossScaler : IDisposable
 
         using var scope = NewDisposeScope();
         var foundInf = zeros(Array.Empty<long>(), ScalarType.Float32, scale.device);
-        var groups = optimizer.Parameters
-            .Select(p => p.grad)
-            .Where(g => g is not null)
-            .GroupBy(g => (g!.device_type, g.device_index, g.dtype));
-        foreach (var group in groups)
+        foreach (var group in optimizer.Gradients().GroupBy(g => (g.device_type, g.device_index, g.dtype)))
         {
-            var grads = group.Select(g => g!).ToArray();
+            var grads = group.ToArray();
             if (group.Key.device_type == scale.device_type && group.Key.device_index == scale.device_index)
             {
                 Kernels.UnscaleAndCheck(grads, foundInf, invScale!);

@@ -174,7 +174,7 @@ public class PrecisionStrategy : IDisposable
             Scaler.Unscale(optimizer);
             if (clipping is not null)
             {
-                clipping.Apply(optimizer.Parameters.Select(p => p.grad).Where(g => g is not null).Select(g => g!).ToArray(), Kernels);
+                clipping.Apply(optimizer.Gradients(), Kernels);
             }
         }
 
