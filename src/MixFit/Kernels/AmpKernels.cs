@@ -88,6 +88,14 @@ public abstract class AmpKernels
         IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> grads, IReadOnlyList<Tensor> momentumBuffers,
         SgdHyperParameters hp, bool isFirstStep, Tensor foundInf);
 
+    /// <summary>
+    /// One RMSprop step matching <c>torch.optim.RMSprop</c>. libtorch has no fused RMSprop kernel; the fused
+    /// implementation masks the update with the overflow flag on the device instead of skipping on the host.
+    /// </summary>
+    public abstract void RmspropStep(
+        IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> grads, IReadOnlyList<Tensor> squareAvgs, IReadOnlyList<Tensor> gradAvgs,
+        IReadOnlyList<Tensor> momentumBuffers, RmspropHyperParameters hp, Tensor foundInf);
+
     private static AmpKernels? TryCreateFused()
     {
         try

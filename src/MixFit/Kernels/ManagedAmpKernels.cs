@@ -157,6 +157,44 @@ internal sealed class ManagedAmpKernels : AmpKernels
         }
     }
 
+    public override void RmspropStep(
+        IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> grads, IReadOnlyList<Tensor> squareAvgs, IReadOnlyList<Tensor> gradAvgs,
+        IReadOnlyList<Tensor> momentumBuffers, RmspropHyperParameters hp, Tensor foundInf)
+    {
+        if (parameters.Count == 0 || foundInf.item<float>() != 0)
+        {
+            return;
+        }
+
+        using var _ = no_grad();
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            using var scope = NewDisposeScope();
+            var grad = hp.WeightDecay != 0 ? grads[i].add(parameters[i], alpha: hp.WeightDecay) : grads[i];
+            squareAvgs[i].mul_(hp.Alpha).addcmul_(grad, grad, value: 1 - hp.Alpha);
+            Tensor avg;
+            if (hp.Centered)
+            {
+                gradAvgs[i].lerp_(grad, 1 - hp.Alpha);
+                avg = squareAvgs[i].addcmul(gradAvgs[i], gradAvgs[i], value: -1).sqrt_().add_(hp.Epsilon);
+            }
+            else
+            {
+                avg = squareAvgs[i].sqrt().add_(hp.Epsilon);
+            }
+
+            if (hp.Momentum > 0)
+            {
+                momentumBuffers[i].mul_(hp.Momentum).addcdiv_(grad, avg);
+                parameters[i].add_(momentumBuffers[i], alpha: -hp.LearningRate);
+            }
+            else
+            {
+                parameters[i].addcdiv_(grad, avg, value: -hp.LearningRate);
+            }
+        }
+    }
+
     public override void SgdStep(
         IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> grads, IReadOnlyList<Tensor> momentumBuffers,
         SgdHyperParameters hp, bool isFirstStep, Tensor foundInf)

@@ -49,6 +49,28 @@ def adam(params: List[Tensor], grads: List[Tensor], m: List[Tensor], v: List[Ten
         torch._fused_adam_(params, grads, m, v, vmax, steps, lr=lr, beta1=b1, beta2=b2, weight_decay=wd, eps=eps, amsgrad=amsgrad, maximize=maximize, grad_scale=None, found_inf=found_inf)
     torch._foreach_sub_(steps, [found_inf for _ in steps])
 
+def rmsprop(params: List[Tensor], grads: List[Tensor], square_avgs: List[Tensor], grad_avgs: List[Tensor], bufs: List[Tensor], lr: float, alpha: float, eps: float, wd: float, momentum: float, centered: bool, found_inf: Tensor):
+    # Every state update is selected with torch.where, so a flagged step changes nothing and nothing syncs.
+    keep = found_inf > 0.0
+    for i in range(len(params)):
+        p = params[i]
+        g = grads[i]
+        if wd != 0.0:
+            g = g + wd * p
+        sq = square_avgs[i] * alpha + (1.0 - alpha) * g * g
+        if centered:
+            ga = grad_avgs[i] * alpha + (1.0 - alpha) * g
+            avg = (sq - ga * ga).sqrt() + eps
+            grad_avgs[i].copy_(torch.where(keep, grad_avgs[i], ga))
+        else:
+            avg = sq.sqrt() + eps
+        square_avgs[i].copy_(torch.where(keep, square_avgs[i], sq))
+        upd = g / avg
+        if momentum > 0.0:
+            upd = bufs[i] * momentum + upd
+            bufs[i].copy_(torch.where(keep, bufs[i], upd))
+        p.copy_(torch.where(keep, p, p - lr * upd))
+
 def sgd(params: List[Tensor], grads: List[Tensor], bufs: List[Tensor], wd: float, momentum: float, lr: float, dampening: float, nesterov: bool, maximize: bool, first: bool, found_inf: Tensor):
     torch._fused_sgd_(params, grads, bufs, weight_decay=wd, momentum=momentum, lr=lr, dampening=dampening, nesterov=nesterov, maximize=maximize, is_first_step=first, grad_scale=None, found_inf=found_inf)
 ";
@@ -122,6 +144,21 @@ def sgd(params: List[Tensor], grads: List[Tensor], bufs: List[Tensor], wd: float
         unit.invoke(
             "adam", parameters.ToArray(), grads.ToArray(), expAvgs.ToArray(), expAvgSqs.ToArray(), maxExpAvgSqs.ToArray(), steps.ToArray(),
             hp.LearningRate, hp.Beta1, hp.Beta2, hp.Epsilon, hp.WeightDecay, hp.Amsgrad, hp.Maximize, hp.DecoupledWeightDecay, foundInf);
+    }
+
+    public override void RmspropStep(
+        IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> grads, IReadOnlyList<Tensor> squareAvgs, IReadOnlyList<Tensor> gradAvgs,
+        IReadOnlyList<Tensor> momentumBuffers, RmspropHyperParameters hp, Tensor foundInf)
+    {
+        if (parameters.Count == 0)
+        {
+            return;
+        }
+
+        using var _ = no_grad();
+        unit.invoke(
+            "rmsprop", parameters.ToArray(), grads.ToArray(), squareAvgs.ToArray(), gradAvgs.ToArray(), momentumBuffers.ToArray(),
+            hp.LearningRate, hp.Alpha, hp.Epsilon, hp.WeightDecay, hp.Momentum, hp.Centered, foundInf);
     }
 
     public override void SgdStep(

@@ -70,6 +70,17 @@ public sealed class FusedSgd : Optimizer
     }
 
     /// <inheritdoc />
+    public override IReadOnlyDictionary<string, double> GetScalars() =>
+        new Dictionary<string, double>(base.GetScalars()) { ["momentum_started"] = started ? 1 : 0 };
+
+    /// <inheritdoc />
+    public override void SetScalars(IReadOnlyDictionary<string, double> scalars)
+    {
+        base.SetScalars(scalars);
+        started = scalars.TryGetValue("momentum_started", out double value) && value != 0;
+    }
+
+    /// <inheritdoc />
     protected override void StepCore(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, Tensor foundInf)
     {
         var hp = new SgdHyperParameters(LearningRate, Momentum, Dampening, WeightDecay, Nesterov, Maximize);

@@ -1,3 +1,4 @@
+using MixFit.Checkpoints;
 using MixFit.Kernels;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -98,25 +99,23 @@ public abstract class Optimizer : IDisposable
     public abstract IReadOnlyDictionary<string, Tensor> StateDict();
 
     /// <summary>Copies state saved by <see cref="StateDict"/> into this optimizer.</summary>
-    /// <exception cref="ArgumentException">A slot is missing or has another shape; the message names it.</exception>
+    /// <exception cref="ArgumentException">Slots are missing, unexpected or mis-shaped; the message lists every one.</exception>
     public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        using var _ = no_grad();
-        foreach (var (name, target) in StateDict())
+        StateDictCheck.Copy("The optimizer state", StateDict(), state);
+    }
+
+    /// <summary>Host-side state for checkpoints: the learning rate and whatever a subclass adds.</summary>
+    public virtual IReadOnlyDictionary<string, double> GetScalars() => new Dictionary<string, double> { ["learning_rate"] = LearningRate };
+
+    /// <summary>Restores host-side state saved by <see cref="GetScalars"/>.</summary>
+    public virtual void SetScalars(IReadOnlyDictionary<string, double> scalars)
+    {
+        ArgumentNullException.ThrowIfNull(scalars);
+        if (scalars.TryGetValue("learning_rate", out double rate))
         {
-            if (!state.TryGetValue(name, out var source))
-            {
-                throw new ArgumentException($"Optimizer state has no entry \"{name}\".", nameof(state));
-            }
-
-            if (!source.shape.SequenceEqual(target.shape))
-            {
-                throw new ArgumentException(
-                    $"Optimizer state \"{name}\" has shape [{string.Join(",", source.shape)}], expected [{string.Join(",", target.shape)}].", nameof(state));
-            }
-
-            target.copy_(source);
+            LearningRate = rate;
         }
     }
 

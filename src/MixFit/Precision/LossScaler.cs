@@ -75,6 +75,9 @@ public sealed class LossScaler : IDisposable
     /// <summary>Iterations completed (calls to <see cref="Update"/>), counted on the host.</summary>
     public long Iterations => iterations;
 
+    /// <summary>Iterations skipped so far as a 0-dim float32 device tensor (no sync), or null before the first <see cref="Scale"/>.</summary>
+    public Tensor? SkippedStepsTensor => skipped;
+
     /// <summary>Iterations skipped because a gradient was inf or NaN. Synchronises.</summary>
     public long SkippedSteps => skipped is null ? pending.SkippedSteps : (long)skipped.item<float>();
 
@@ -215,7 +218,7 @@ public sealed class LossScaler : IDisposable
             ? pending with { Iterations = iterations }
             : new LossScalerState(Mode, scale.item<float>(), growthTracker!.item<int>(), (long)skipped!.item<float>(), iterations);
 
-    /// <summary>Restores state saved by <see cref="GetState"/>.</summary>
+    /// <summary>Restores state saved by <see cref="GetState"/>; a disabled scaler ignores it.</summary>
     /// <exception cref="InvalidOperationException">The scaler is enabled and <paramref name="state"/> is missing or was saved without scaling.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The saved scale is not a positive finite number.</exception>
     public void LoadState(LossScalerState? state)
@@ -227,8 +230,9 @@ public sealed class LossScaler : IDisposable
                 + "Resuming would restart the scale at its initial value; start a fresh run or disable loss scaling.");
         }
 
-        if (state is null)
+        if (state is null || !IsEnabled)
         {
+            // A disabled scaler is a pass-through: there is nothing to restore.
             return;
         }
 

@@ -1,3 +1,4 @@
+using MixFit.Checkpoints;
 using MixFit.Kernels;
 using MixFit.Native;
 using MixFit.Optimizers;
@@ -205,7 +206,7 @@ public class PrecisionStrategy : IDisposable
     }
 
     /// <summary>Loads weights saved by <see cref="StateDict"/> (from a run under any policy), converting dtypes.</summary>
-    /// <exception cref="ArgumentException">A key is missing or a shape differs; the message names it.</exception>
+    /// <exception cref="ArgumentException">Keys are missing or unexpected, or shapes differ; the message lists every one.</exception>
     public virtual void LoadStateDict(IReadOnlyDictionary<string, Tensor> state)
     {
         ArgumentNullException.ThrowIfNull(state);
@@ -252,30 +253,10 @@ public class PrecisionStrategy : IDisposable
     {
     }
 
-    /// <summary>Copies <paramref name="source"/> into <paramref name="targets"/> by name, checking keys and shapes first.</summary>
-    protected static void CopyState(IReadOnlyDictionary<string, Tensor> targets, IReadOnlyDictionary<string, Tensor> source)
-    {
-        var missing = targets.Keys.Where(k => !source.ContainsKey(k)).ToArray();
-        if (missing.Length > 0)
-        {
-            throw new ArgumentException($"State is missing {missing.Length} key(s): {string.Join(", ", missing.Take(10))}.", nameof(source));
-        }
-
-        foreach (var (name, target) in targets)
-        {
-            if (!source[name].shape.SequenceEqual(target.shape))
-            {
-                throw new ArgumentException(
-                    $"State \"{name}\" has shape [{string.Join(",", source[name].shape)}], expected [{string.Join(",", target.shape)}].", nameof(source));
-            }
-        }
-
-        using var _ = no_grad();
-        foreach (var (name, target) in targets)
-        {
-            target.copy_(source[name]);
-        }
-    }
+    /// <summary>Copies <paramref name="source"/> into <paramref name="targets"/> by name after checking every key and shape.</summary>
+    /// <exception cref="ArgumentException">Missing, unexpected or mis-shaped entries, all listed by name.</exception>
+    protected static void CopyState(IReadOnlyDictionary<string, Tensor> targets, IReadOnlyDictionary<string, Tensor> source) =>
+        StateDictCheck.Copy("The state dict", targets, source);
 
     // TorchSharp's Device has reference equality: compare type and index.
     private bool OnDevice(Tensor tensor) =>

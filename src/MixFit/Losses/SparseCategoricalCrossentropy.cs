@@ -1,0 +1,78 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MixFit.Losses;
+
+/// <summary>Cross-entropy against integer class indices. Default: from logits, no label smoothing.</summary>
+public sealed class SparseCategoricalCrossentropy : Loss
+{
+    /// <summary>Creates the loss.</summary>
+    /// <param name="fromLogits">Outputs are logits (recommended; numerically stable) rather than probabilities.</param>
+    /// <param name="labelSmoothing">Mixes the one-hot target with a uniform distribution, in [0, 1).</param>
+    public SparseCategoricalCrossentropy(bool fromLogits = true, double labelSmoothing = 0)
+    {
+        if (labelSmoothing is < 0 or >= 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "Label smoothing must be in [0, 1).");
+        }
+
+        FromLogits = fromLogits;
+        LabelSmoothing = labelSmoothing;
+    }
+
+    /// <summary>Whether outputs are logits.</summary>
+    public bool FromLogits { get; }
+
+    /// <summary>Label smoothing factor.</summary>
+    public double LabelSmoothing { get; }
+
+    /// <inheritdoc />
+    public override string Name => "sparse_categorical_crossentropy";
+
+    /// <inheritdoc />
+    public override bool SparseTargets => true;
+
+    /// <inheritdoc />
+    public override Tensor Compute(Tensor output, Tensor target)
+    {
+        CheckShapes(output, target);
+        var logits = output.to(ScalarType.Float32);
+        var labels = target.to(ScalarType.Int64);
+        var logProbabilities = FromLogits ? logits.log_softmax(1) : logits.clamp(1e-7, 1 - 1e-7).log();
+        var nll = -logProbabilities.gather(1, labels.unsqueeze(1)).squeeze(1);
+        if (LabelSmoothing == 0)
+        {
+            return nll.mean();
+        }
+
+        var uniform = -logProbabilities.mean(new long[] { 1 });
+        return ((1 - LabelSmoothing) * nll + LabelSmoothing * uniform).mean();
+    }
+
+    /// <inheritdoc />
+    public override void Validate(Tensor output, Tensor target)
+    {
+        CheckShapes(output, target);
+        if (target.is_floating_point())
+        {
+            throw new ArgumentException($"{Name}: targets must be integer class indices, got {target.dtype} (use categorical_crossentropy for one-hot targets).");
+        }
+
+        long classes = output.shape[1];
+        long min = target.min().item<long>();
+        long max = target.max().item<long>();
+        if (min < 0 || max >= classes)
+        {
+            throw new ArgumentException($"{Name}: label {(min < 0 ? min : max)} is outside the {classes} classes of the model output (expected 0..{classes - 1}).");
+        }
+    }
+
+    private void CheckShapes(Tensor output, Tensor target)
+    {
+        if (output.dim() != 2 || target.dim() != 1 || output.shape[0] != target.shape[0])
+        {
+            throw new ArgumentException(
+                $"{Name}: expected outputs [batch, classes] and targets [batch], got outputs [{string.Join(",", output.shape)}] and targets [{string.Join(",", target.shape)}].");
+        }
+    }
+}
