@@ -71,6 +71,33 @@ public class FusedOptimizerTests
         T.Close(T.Values(theirs), ours, 1e-6);
     }
 
+    [Theory]
+    [InlineData("fused", 0.0, false, 0.0)]
+    [InlineData("fused", 0.9, true, 0.01)]
+    [InlineData("managed", 0.0, false, 0.0)]
+    [InlineData("managed", 0.9, true, 0.01)]
+    public void Rmsprop_matches_torch_optim_RMSprop(string kernels, double momentum, bool centered, double weightDecay)
+    {
+        var (ours, theirs, grads) = Setup(6);
+        using var opt = new FusedRmsprop(new[] { ours }, 0.01, weightDecay: weightDecay, momentum: momentum, centered: centered, kernels: KernelCases.Get(kernels));
+        var reference = optim.RMSProp(new[] { theirs }, 0.01, weight_decay: weightDecay, momentum: momentum, centered: centered);
+        Run(opt, ours, reference, theirs, grads);
+        T.Close(T.Values(theirs), ours, 1e-5);
+    }
+
+    [Theory]
+    [MemberData(nameof(KernelCases.Names), MemberType = typeof(KernelCases))]
+    public void Rmsprop_leaves_everything_unchanged_on_an_overflow_flag(string kernels)
+    {
+        var (ours, _, grads) = Setup(7);
+        using var opt = new FusedRmsprop(new[] { ours }, 0.01, momentum: 0.9, centered: true, kernels: KernelCases.Get(kernels));
+        var before = T.Values(ours);
+        ours.grad = grads[0];
+        opt.Step(ones(Array.Empty<long>()));
+        Assert.Equal(before, T.Values(ours));
+        Assert.All(opt.StateDict().Values, s => Assert.Equal(0f, s.abs().sum().item<float>()));
+    }
+
     [Fact]
     public void A_parameter_without_a_gradient_is_left_alone()
     {

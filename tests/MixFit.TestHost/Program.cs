@@ -1,0 +1,15 @@
+using MixFit.Checkpoints;
+using MixFit.TestHost;
+
+// Usage: MixFit.TestHost <backup-dir> <weights-out.safetensors> [kill-after-epoch]
+if (args.Length < 2)
+{
+    Console.Error.WriteLine("usage: MixFit.TestHost <backup-dir> <weights-out.safetensors> [kill-after-epoch]");
+    return 2;
+}
+
+var interruption = args.Length > 2 ? ResumeScenario.Interruption.Kill : ResumeScenario.Interruption.None;
+int after = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 0;
+var weights = ResumeScenario.Run(args[0], interruption, after);
+SafeTensors.Save(args[1], weights);
+return 0;

@@ -1,0 +1,63 @@
+using MixFit.Losses;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace MixFit.Tests.Losses;
+
+public class LossTests
+{
+    private static readonly Tensor Logits = tensor(new float[] { 2, 0.5f, -1, 0.1f, 0.2f, 3 }).reshape(2, 3);
+    private static readonly Tensor Labels = tensor(new long[] { 0, 2 });
+
+    [Fact]
+    public void Sparse_cross_entropy_from_logits_matches_torch()
+    {
+        float expected = F.cross_entropy(Logits, Labels).item<float>();
+        Assert.Equal(expected, new SparseCategoricalCrossentropy().Compute(Logits, Labels).item<float>(), 5);
+    }
+
+    [Fact]
+    public void Sparse_cross_entropy_from_probabilities_equals_the_logits_form()
+    {
+        float fromLogits = new SparseCategoricalCrossentropy().Compute(Logits, Labels).item<float>();
+        float fromProbabilities = new SparseCategoricalCrossentropy(fromLogits: false).Compute(Logits.softmax(1), Labels).item<float>();
+        Assert.Equal(fromLogits, fromProbabilities, 4);
+    }
+
+    [Fact]
+    public void Label_smoothing_matches_torch_cross_entropy_with_smoothing()
+    {
+        float expected = F.cross_entropy(Logits, Labels, label_smoothing: 0.1).item<float>();
+        Assert.Equal(expected, new SparseCategoricalCrossentropy(labelSmoothing: 0.1).Compute(Logits, Labels).item<float>(), 5);
+        var oneHot = F.one_hot(Labels, 3).to(ScalarType.Float32);
+        Assert.Equal(expected, new CategoricalCrossentropy(labelSmoothing: 0.1).Compute(Logits, oneHot).item<float>(), 5);
+    }
+
+    [Fact]
+    public void Binary_cross_entropy_refuses_half_precision_probabilities()
+    {
+        var p = tensor(new float[] { 0.9f, 0.2f }).to(ScalarType.Float16);
+        var e = Assert.Throws<ArgumentException>(() => new BinaryCrossentropy(fromLogits: false).Compute(p, tensor(new float[] { 1, 0 })));
+        Assert.Contains("logits", e.Message);
+        var logits = tensor(new float[] { 2.2f, -1.4f });
+        var y = tensor(new float[] { 1, 0 });
+        Assert.Equal(F.binary_cross_entropy_with_logits(logits, y).item<float>(), new BinaryCrossentropy().Compute(logits, y).item<float>(), 6);
+    }
+
+    [Fact]
+    public void Regression_losses_are_mean_squared_and_mean_absolute_errors()
+    {
+        var output = tensor(new float[] { 1, 2, 4 });
+        var target = tensor(new float[] { 1, 4, 1 });
+        Assert.Equal((0 + 4 + 9) / 3f, Loss.FromName("mse").Compute(output, target).item<float>(), 6);
+        Assert.Equal((0 + 2 + 3) / 3f, Loss.FromName("mean_absolute_error").Compute(output, target).item<float>(), 6);
+    }
+
+    [Fact]
+    public void Losses_compute_in_float32_from_half_precision_outputs()
+    {
+        var half = Logits.to(ScalarType.BFloat16);
+        var loss = new SparseCategoricalCrossentropy().Compute(half, Labels);
+        Assert.Equal(ScalarType.Float32, loss.dtype);
+    }
+}
