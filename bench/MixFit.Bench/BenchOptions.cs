@@ -3,11 +3,11 @@ using System.Globalization;
 namespace MixFit.Bench;
 
 /// <summary>Command-line options of the benchmark.</summary>
-internal sealed record BenchOptions(int Steps, int HalfSteps, int Warmup, IReadOnlySet<string> Models)
+internal sealed record BenchOptions(int Steps, int HalfSteps, int Warmup, int FitRounds, IReadOnlySet<string> Models)
 {
     public static BenchOptions Parse(string[] args)
     {
-        var options = new BenchOptions(20, 10, 3, new HashSet<string> { "small-cnn", "resnet18" });
+        var options = new BenchOptions(20, 10, 3, 10, new HashSet<string> { "small-cnn", "resnet18", "fit" });
         for (int i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -24,8 +24,9 @@ internal sealed record BenchOptions(int Steps, int HalfSteps, int Warmup, IReadO
                 "--steps" => options with { Steps = Count("--steps") },
                 "--half-steps" => options with { HalfSteps = Count("--half-steps") },
                 "--warmup" => options with { Warmup = Count("--warmup") },
+                "--fit-rounds" => options with { FitRounds = Count("--fit-rounds") },
                 "--models" => options with { Models = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet() },
-                _ => throw new ArgumentException($"Unknown option \"{args[i]}\". Options: --steps N, --half-steps N, --warmup N, --models small-cnn,resnet18."),
+                _ => throw new ArgumentException($"Unknown option \"{args[i]}\". Options: --steps N, --half-steps N, --warmup N, --fit-rounds N, --models small-cnn,resnet18,fit."),
             };
         }
 

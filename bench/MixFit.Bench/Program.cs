@@ -10,7 +10,8 @@ using F = TorchSharp.torch.nn.functional;
 
 // MixFit's step path against hand-written TorchSharp loops, side by side in one process. Prints median ms/step and
 // the ratios the precision core promises. Options: --steps N (default 20), --half-steps N for float16 runs
-// (default 10: float16 compute is emulated on most CPUs), --warmup N (default 3), --models small-cnn,resnet18.
+// (default 10: float16 compute is emulated on most CPUs), --warmup N (default 3), --fit-rounds N (default 10),
+// --models small-cnn,resnet18,fit ("fit": Fit against the minimal loop).
 var options = BenchOptions.Parse(args);
 TorchRuntime.EnsureLoaded();
 var report = SystemReport.Collect();
@@ -77,6 +78,11 @@ foreach (var workload in workloads)
     Ratio("mixed_float16: dynamic scale / none", results["MixFit mixed_float16 + dynamic loss scale"], results["MixFit mixed_float16, no loss scale"], 1.05);
     Ratio("MixFit mixed_bfloat16 / MixFit float32", results["MixFit mixed_bfloat16 + FusedAdam"], results["MixFit float32 + FusedAdam"], null);
     Ratio("MixFit mixed_float16 / MixFit float32", results["MixFit mixed_float16 + dynamic loss scale"], results["MixFit float32 + FusedAdam"], null);
+}
+
+if (options.Models.Contains("fit"))
+{
+    FitBenchmark.Run(options.FitRounds);
 }
 
 static double Median(List<double> values)
