@@ -102,6 +102,16 @@ public sealed class Trainer : IDisposable
         CompileOptions = options;
     }
 
+    /// <summary>Trains on .NET arrays (e.g. <c>float[n, 1, 28, 28]</c> inputs and <c>long[n]</c> labels), copied into tensors.</summary>
+    public History Fit(Array x, Array y, FitOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(y);
+        using var inputs = from_array(x);
+        using var targets = from_array(y);
+        return Fit(inputs, targets, options);
+    }
+
     /// <summary>Trains on in-memory tensors; <see cref="FitOptions.ValidationSplit"/> holds out the last samples.</summary>
     public History Fit(Tensor x, Tensor y, FitOptions? options = null)
     {

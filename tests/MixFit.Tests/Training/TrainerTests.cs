@@ -41,6 +41,15 @@ public class TrainerTests
     }
 
     [Fact]
+    public void Fit_accepts_plain_dotnet_arrays()
+    {
+        using var trainer = Regression(0, 0);
+        trainer.Compile(new CompileOptions { Loss = "mse", Optimizer = new OptimizerConfig { Name = "sgd", LearningRate = 0.1 } });
+        var history = trainer.Fit(new float[,] { { 1 }, { 2 } }, new float[,] { { 2 }, { 4 } }, new FitOptions { BatchSize = 2, Shuffle = false, Verbose = 0 });
+        Assert.Equal(10.0, history["loss"][0], 5);
+    }
+
+    [Fact]
     public void Evaluate_and_predict_use_eval_mode_and_return_float32_on_the_cpu()
     {
         using var trainer = Regression(2, 0);
