@@ -26,7 +26,6 @@ public sealed class ImagePipeline : IBatchSource
 {
     private readonly ConcurrentDictionary<int, SKBitmap> cache = new();
     private readonly ConcurrentQueue<DataProblem> problems = new();
-    private int buffered;
     private int peakBuffered;
     private long waitTicks;
 
@@ -133,8 +132,7 @@ public sealed class ImagePipeline : IBatchSource
                 {
                     var data = Produce(indices, epoch, cancel.Token);
                     await channel.Writer.WriteAsync(data, cancel.Token).ConfigureAwait(false);
-                    int now = Interlocked.Increment(ref buffered);
-                    InterlockedMax(ref peakBuffered, now);
+                    InterlockedMax(ref peakBuffered, channel.Reader.Count);
                 }
 
                 channel.Writer.TryComplete();
@@ -165,7 +163,6 @@ public sealed class ImagePipeline : IBatchSource
                 }
 
                 Interlocked.Add(ref waitTicks, watch.Elapsed.Ticks);
-                Interlocked.Decrement(ref buffered);
                 if (data.Count > 0)
                 {
                     yield return data.ToBatch();
@@ -178,11 +175,9 @@ public sealed class ImagePipeline : IBatchSource
             cancel.Cancel();
             while (channel.Reader.TryRead(out _))
             {
-                Interlocked.Decrement(ref buffered);
             }
 
             producer.Wait();
-            Interlocked.Exchange(ref buffered, 0);
         }
     }
 
