@@ -132,6 +132,22 @@ public sealed class ImagePipelineTests : IDisposable
     }
 
     [Fact]
+    public void Cached_images_are_decoded_once_and_survive_their_files()
+    {
+        var dataset = Exported(24, out var source);
+        var pipeline = new ImagePipeline(dataset, new ImagePipelineOptions { BatchSize = 8, CacheDecoded = true, Channels = 1, OutputDType = ScalarType.Byte, Shuffle = false });
+        var first = pipeline.GetBatches(0).SelectMany(b => b.X.data<byte>().ToArray()).ToArray();
+        foreach (var record in dataset.Records)
+        {
+            File.Delete(record.Path);
+        }
+
+        var second = pipeline.GetBatches(1).SelectMany(b => b.X.data<byte>().ToArray()).ToArray();
+        Assert.Equal(first, second);
+        Assert.Equal(source.Images.Data.Take(24 * 784), second);
+    }
+
+    [Fact]
     public void Balanced_sampling_draws_every_class_about_equally()
     {
         var records = Enumerable.Range(0, 1000).Select(i => new ImageRecord($"/x/{i}.png", i < 900 ? 0 : 1, $"{i}", 0)).ToList();
