@@ -80,7 +80,7 @@ internal static class DataBenchmark
         {
             using var gray = new SKBitmap(info);
             System.Runtime.InteropServices.Marshal.Copy(source.Images.Data, i * 784, gray.GetPixels(), 784);
-            using var upscaled = gray.Resize(new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Opaque), SKFilterQuality.Low);
+            using var upscaled = gray.Resize(new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Opaque), new SKSamplingOptions(SKFilterMode.Linear));
             using var image = SKImage.FromBitmap(upscaled);
             using var data = image.Encode(SKEncodedImageFormat.Jpeg, 90);
             File.WriteAllBytes(Path.Combine(images, $"{i:00000}.jpg"), data.ToArray());

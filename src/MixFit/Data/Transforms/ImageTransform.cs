@@ -18,8 +18,9 @@ public abstract class ImageTransform
         using var canvas = new SKCanvas(result);
         canvas.Clear(SKColors.Black);
         setup?.Invoke(canvas);
-        using var paint = new SKPaint { FilterQuality = SKFilterQuality.Low, IsAntialias = true };
-        canvas.DrawBitmap(source, sourceRect, new SKRect(0, 0, width, height), paint);
+        using var image = SKImage.FromBitmap(source);
+        using var paint = new SKPaint { IsAntialias = true };
+        canvas.DrawImage(image, sourceRect, new SKRect(0, 0, width, height), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.None), paint);
         return result;
     }
 }
