@@ -3,4 +3,6 @@ using MixFit.Cli;
 
 var root = new RootCommand("MixFit: tf.keras-style mixed-precision training for .NET (TorchSharp).");
 root.Subcommands.Add(DoctorCommand.Create());
+root.Subcommands.Add(RunsCommand.Create());
+root.Subcommands.Add(ReportCommand.Create());
 return root.Parse(args).Invoke();

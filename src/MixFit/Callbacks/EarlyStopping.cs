@@ -9,7 +9,7 @@ namespace MixFit.Callbacks;
 public sealed class EarlyStopping : Callback
 {
     private readonly Monitor monitor;
-    private readonly TextWriter output;
+    private readonly TextWriter? output;
     private Dictionary<string, Tensor>? bestWeights;
 
     /// <summary>Creates the callback.</summary>
@@ -30,7 +30,7 @@ public sealed class EarlyStopping : Callback
         Baseline = baseline;
         RestoreBestWeights = restoreBestWeights;
         Verbose = verbose;
-        this.output = output ?? Console.Out;
+        this.output = output;
     }
 
     /// <summary>Epochs without improvement tolerated.</summary>
@@ -71,7 +71,7 @@ public sealed class EarlyStopping : Callback
     {
         if (!logs.TryGetValue(monitor.Name, out double current))
         {
-            output.WriteLine($"Early stopping conditioned on metric `{monitor.Name}` which is not available. Available metrics are: {string.Join(",", logs.Keys)}");
+            Output.WriteLine($"Early stopping conditioned on metric `{monitor.Name}` which is not available. Available metrics are: {string.Join(",", logs.Keys)}");
             return;
         }
 
@@ -107,14 +107,14 @@ public sealed class EarlyStopping : Callback
     {
         if (StoppedEpoch is { } stopped && Verbose > 0)
         {
-            output.WriteLine($"Epoch {stopped + 1}: early stopping");
+            Output.WriteLine($"Epoch {stopped + 1}: early stopping");
         }
 
         if (RestoreBestWeights && bestWeights is not null && (StoppedEpoch is not null || BestEpoch != Context.Epoch))
         {
             if (Verbose > 0)
             {
-                output.WriteLine($"Restoring model weights from the end of the best epoch: {BestEpoch + 1}.");
+                Output.WriteLine($"Restoring model weights from the end of the best epoch: {BestEpoch + 1}.");
             }
 
             Context.Trainer.SetWeights(bestWeights);
@@ -132,4 +132,6 @@ public sealed class EarlyStopping : Callback
 
         bestWeights = null;
     }
+
+    private TextWriter Output => output ?? Console.Out;
 }

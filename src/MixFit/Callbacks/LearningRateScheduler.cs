@@ -4,14 +4,14 @@ namespace MixFit.Callbacks;
 public sealed class LearningRateScheduler : Callback
 {
     private readonly Func<int, double, double> schedule;
-    private readonly TextWriter output;
+    private readonly TextWriter? output;
 
     /// <summary>Creates the callback; <paramref name="schedule"/> maps (0-based epoch, current rate) to the new rate.</summary>
     public LearningRateScheduler(Func<int, double, double> schedule, int verbose = 0, TextWriter? output = null)
     {
         this.schedule = schedule ?? throw new ArgumentNullException(nameof(schedule));
         Verbose = verbose;
-        this.output = output ?? Console.Out;
+        this.output = output;
     }
 
     /// <summary>1 prints messages.</summary>
@@ -30,7 +30,9 @@ public sealed class LearningRateScheduler : Callback
         optimizer.LearningRate = rate;
         if (Verbose > 0)
         {
-            output.WriteLine($"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {PythonFloat.Repr(rate)}.");
+            Output.WriteLine($"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {PythonFloat.Repr(rate)}.");
         }
     }
+
+    private TextWriter Output => output ?? Console.Out;
 }

@@ -17,7 +17,7 @@ namespace MixFit.Callbacks;
 public sealed partial class ModelCheckpoint : Callback
 {
     private readonly Monitor monitor;
-    private readonly TextWriter output;
+    private readonly TextWriter? output;
 
     /// <summary>Creates the callback.</summary>
     public ModelCheckpoint(
@@ -29,7 +29,7 @@ public sealed partial class ModelCheckpoint : Callback
         SaveBestOnly = saveBestOnly;
         SaveWeightsOnly = saveWeightsOnly;
         Verbose = verbose;
-        this.output = output ?? Console.Out;
+        this.output = output;
         Best = this.monitor.Worst;
     }
 
@@ -81,7 +81,7 @@ public sealed partial class ModelCheckpoint : Callback
         {
             if (!logs.TryGetValue(monitor.Name, out double current))
             {
-                output.WriteLine($"Can save best model only with {monitor.Name} available, skipping.");
+                Output.WriteLine($"Can save best model only with {monitor.Name} available, skipping.");
                 return;
             }
 
@@ -89,7 +89,7 @@ public sealed partial class ModelCheckpoint : Callback
             {
                 if (Verbose > 0)
                 {
-                    output.WriteLine($"Epoch {epoch + 1}: {monitor.Name} did not improve from {Best.ToString("F5", CultureInfo.InvariantCulture)}");
+                    Output.WriteLine($"Epoch {epoch + 1}: {monitor.Name} did not improve from {Best.ToString("F5", CultureInfo.InvariantCulture)}");
                 }
 
                 return;
@@ -97,7 +97,7 @@ public sealed partial class ModelCheckpoint : Callback
 
             if (Verbose > 0)
             {
-                output.WriteLine(
+                Output.WriteLine(
                     $"Epoch {epoch + 1}: {monitor.Name} improved from {PythonFloat5(Best)} to {current.ToString("F5", CultureInfo.InvariantCulture)}, saving model to {path}");
             }
 
@@ -105,7 +105,7 @@ public sealed partial class ModelCheckpoint : Callback
         }
         else if (Verbose > 0)
         {
-            output.WriteLine($"Epoch {epoch + 1}: saving model to {path}");
+            Output.WriteLine($"Epoch {epoch + 1}: saving model to {path}");
         }
 
         if (SaveWeightsOnly)
@@ -124,4 +124,6 @@ public sealed partial class ModelCheckpoint : Callback
 
     [GeneratedRegex(@"\{(?<name>[A-Za-z_][A-Za-z0-9_]*)(?::(?<spec>[^}]*))?\}")]
     private static partial Regex Placeholder();
+
+    private TextWriter Output => output ?? Console.Out;
 }

@@ -6,7 +6,7 @@ namespace MixFit.Callbacks;
 /// </summary>
 public sealed class ProgbarLogger : Callback
 {
-    private readonly TextWriter output;
+    private readonly TextWriter? output;
     private readonly bool dynamic;
     private readonly Func<double>? clock;
     private Progbar? bar;
@@ -19,7 +19,7 @@ public sealed class ProgbarLogger : Callback
     /// <param name="clock">Seconds source for tests.</param>
     public ProgbarLogger(TextWriter? output = null, bool? dynamic = null, Func<double>? clock = null)
     {
-        this.output = output ?? Console.Out;
+        this.output = output;
         this.dynamic = dynamic ?? (output is null && !Console.IsOutputRedirected);
         this.clock = clock;
     }
@@ -34,11 +34,11 @@ public sealed class ProgbarLogger : Callback
 
         if (Context.Epochs > 1)
         {
-            output.WriteLine($"Epoch {epoch + 1}/{Context.Epochs}");
+            Output.WriteLine($"Epoch {epoch + 1}/{Context.Epochs}");
         }
 
         seen = 0;
-        bar = new Progbar(Context.StepsPerEpoch, output, Context.Verbose, dynamic, clock);
+        bar = new Progbar(Context.StepsPerEpoch, Output, Context.Verbose, dynamic, clock);
     }
 
     /// <inheritdoc />
@@ -62,7 +62,7 @@ public sealed class ProgbarLogger : Callback
         if (bar is null && Context.Verbose != 0)
         {
             seen = 0;
-            bar = new Progbar(Context.TestSteps, output, Context.Verbose, dynamic, clock);
+            bar = new Progbar(Context.TestSteps, Output, Context.Verbose, dynamic, clock);
             evaluating = true;
         }
     }
@@ -87,6 +87,9 @@ public sealed class ProgbarLogger : Callback
             evaluating = false;
         }
     }
+
+    // Resolved when used: a console redirection installed after construction (e.g. a tracker's tee) is honoured.
+    private TextWriter Output => output ?? Console.Out;
 
     private IEnumerable<KeyValuePair<string, double>> Displayed(IReadOnlyDictionary<string, double> logs)
     {

@@ -8,7 +8,7 @@ namespace MixFit.Callbacks;
 public sealed class ReduceLROnPlateau : Callback
 {
     private readonly Monitor monitor;
-    private readonly TextWriter output;
+    private readonly TextWriter? output;
     private double best;
     private int wait;
     private int cooldownCounter;
@@ -30,7 +30,7 @@ public sealed class ReduceLROnPlateau : Callback
         Cooldown = cooldown;
         MinLr = minLr;
         Verbose = verbose;
-        this.output = output ?? Console.Out;
+        this.output = output;
     }
 
     /// <summary>Multiplier applied to the learning rate.</summary>
@@ -61,7 +61,7 @@ public sealed class ReduceLROnPlateau : Callback
     {
         if (!logs.TryGetValue(monitor.Name, out double current))
         {
-            output.WriteLine($"Learning rate reduction is conditioned on metric `{monitor.Name}` which is not available. Available metrics are: {string.Join(",", logs.Keys)}.");
+            Output.WriteLine($"Learning rate reduction is conditioned on metric `{monitor.Name}` which is not available. Available metrics are: {string.Join(",", logs.Keys)}.");
             return;
         }
 
@@ -86,7 +86,7 @@ public sealed class ReduceLROnPlateau : Callback
                 optimizer.LearningRate = reduced;
                 if (Verbose > 0)
                 {
-                    output.WriteLine($"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {PythonFloat.Repr(reduced)}.");
+                    Output.WriteLine($"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {PythonFloat.Repr(reduced)}.");
                 }
 
                 cooldownCounter = Cooldown;
@@ -94,4 +94,6 @@ public sealed class ReduceLROnPlateau : Callback
             }
         }
     }
+
+    private TextWriter Output => output ?? Console.Out;
 }

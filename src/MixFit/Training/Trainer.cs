@@ -152,6 +152,8 @@ public sealed class Trainer : IDisposable
             StepsPerEpoch = options.StepsPerEpoch is { } limit ? Math.Min(limit, train.BatchesPerEpoch ?? limit) : train.BatchesPerEpoch,
             Verbose = options.Verbose,
             MetricNames = MetricNames(),
+            Options = options,
+            TrainData = train,
         };
         var history = new HistoryCallback();
         var callbacks = new CallbackList(Assemble(options.Verbose, options.Output, options.Callbacks, history), context);

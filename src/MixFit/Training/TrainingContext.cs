@@ -32,6 +32,12 @@ public sealed class TrainingContext
     /// <summary>Set to true to end training after the current batch (or epoch, when set at epoch end).</summary>
     public bool StopTraining { get; set; }
 
+    /// <summary>The options of the running fit, or null during a standalone evaluation or prediction.</summary>
+    public FitOptions? Options { get; internal set; }
+
+    /// <summary>The training data of the running fit, or null.</summary>
+    public MixFit.Data.IBatchSource? TrainData { get; internal set; }
+
     /// <summary>The names shown in the progress bar, in order: <c>loss</c>, then the compiled metrics.</summary>
     public IReadOnlyList<string> MetricNames { get; internal set; } = Array.Empty<string>();
 }

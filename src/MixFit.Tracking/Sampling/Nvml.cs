@@ -1,0 +1,140 @@
+using System.Runtime.InteropServices;
+
+namespace MixFit.Tracking.Sampling;
+
+/// <summary>
+/// NVIDIA's management library (<c>libnvidia-ml.so.1</c>), loaded only when present: GPU utilisation, memory, power and
+/// temperature. On machines without an NVIDIA driver <see cref="TryCreate"/> returns null and nothing is sampled.
+/// </summary>
+public sealed class Nvml
+{
+    private readonly IntPtr library;
+    private readonly NvmlInit init;
+    private readonly DeviceCount deviceCount;
+    private readonly DeviceHandle deviceHandle;
+    private readonly Utilization utilization;
+    private readonly MemoryInfo memoryInfo;
+    private readonly PowerUsage powerUsage;
+    private readonly Temperature temperature;
+    private readonly DeviceName deviceName;
+
+    private Nvml(IntPtr library)
+    {
+        this.library = library;
+        init = Function<NvmlInit>("nvmlInit_v2");
+        deviceCount = Function<DeviceCount>("nvmlDeviceGetCount_v2");
+        deviceHandle = Function<DeviceHandle>("nvmlDeviceGetHandleByIndex_v2");
+        utilization = Function<Utilization>("nvmlDeviceGetUtilizationRates");
+        memoryInfo = Function<MemoryInfo>("nvmlDeviceGetMemoryInfo");
+        powerUsage = Function<PowerUsage>("nvmlDeviceGetPowerUsage");
+        temperature = Function<Temperature>("nvmlDeviceGetTemperature");
+        deviceName = Function<DeviceName>("nvmlDeviceGetName");
+    }
+
+    private delegate int NvmlInit();
+
+    private delegate int DeviceCount(out uint count);
+
+    private delegate int DeviceHandle(uint index, out IntPtr device);
+
+    private delegate int Utilization(IntPtr device, out UtilizationRates rates);
+
+    private delegate int MemoryInfo(IntPtr device, out Memory memory);
+
+    private delegate int PowerUsage(IntPtr device, out uint milliwatts);
+
+    private delegate int Temperature(IntPtr device, int sensor, out uint celsius);
+
+    private delegate int DeviceName(IntPtr device, byte[] name, uint length);
+
+    /// <summary>Number of GPUs.</summary>
+    public int DeviceCountValue { get; private set; }
+
+    /// <summary>Loads NVML and initialises it; null when the library is absent or fails to initialise.</summary>
+    public static Nvml? TryCreate(string libraryName = "libnvidia-ml.so.1")
+    {
+        if (!NativeLibrary.TryLoad(libraryName, out var handle))
+        {
+            return null;
+        }
+
+        try
+        {
+            var nvml = new Nvml(handle);
+            if (nvml.init() != 0 || nvml.deviceCount(out uint count) != 0)
+            {
+                return null;
+            }
+
+            nvml.DeviceCountValue = (int)count;
+            return nvml;
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The name of GPU <paramref name="index"/>, e.g. <c>NVIDIA H200</c>.</summary>
+    public string Name(int index)
+    {
+        var buffer = new byte[96];
+        return deviceHandle((uint)index, out var device) == 0 && deviceName(device, buffer, (uint)buffer.Length) == 0
+            ? System.Text.Encoding.ASCII.GetString(buffer).TrimEnd('\0')
+            : "unknown";
+    }
+
+    /// <summary>W&amp;B-named readings of every GPU: <c>gpu.i.gpu</c>, <c>gpu.i.memoryAllocated</c>, <c>gpu.i.memoryAllocatedBytes</c>, <c>gpu.i.powerWatts</c>, <c>gpu.i.temp</c>.</summary>
+    public Dictionary<string, double> Sample()
+    {
+        var values = new Dictionary<string, double>();
+        for (uint i = 0; i < DeviceCountValue; i++)
+        {
+            if (deviceHandle(i, out var device) != 0)
+            {
+                continue;
+            }
+
+            if (utilization(device, out var rates) == 0)
+            {
+                values[$"gpu.{i}.gpu"] = rates.Gpu;
+            }
+
+            if (memoryInfo(device, out var memory) == 0 && memory.Total > 0)
+            {
+                values[$"gpu.{i}.memoryAllocated"] = 100.0 * memory.Used / memory.Total;
+                values[$"gpu.{i}.memoryAllocatedBytes"] = memory.Used;
+            }
+
+            if (powerUsage(device, out uint milliwatts) == 0)
+            {
+                values[$"gpu.{i}.powerWatts"] = milliwatts / 1000.0;
+            }
+
+            if (temperature(device, 0, out uint celsius) == 0)
+            {
+                values[$"gpu.{i}.temp"] = celsius;
+            }
+        }
+
+        return values;
+    }
+
+    private T Function<T>(string name)
+        where T : Delegate => Marshal.GetDelegateForFunctionPointer<T>(NativeLibrary.GetExport(library, name));
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct UtilizationRates
+    {
+        public uint Gpu;
+        public uint Memory;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct Memory
+    {
+        public ulong Total;
+        public ulong Free;
+        public ulong Used;
+    }
+}

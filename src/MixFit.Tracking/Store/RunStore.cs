@@ -1,0 +1,378 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
+
+namespace MixFit.Tracking.Store;
+
+/// <summary>
+/// The local experiment store: one portable folder per run under <c>runs/</c>, indexed in an SQLite database
+/// (<c>mixfit.db</c>, WAL mode) for listing and comparing. The folders are the truth: the index can be rebuilt from them
+/// (<see cref="Import"/>), and a folder copied to another machine imports there.
+/// </summary>
+/// <remarks>
+/// Default location: <c>./mixfit-runs</c>, or the <c>MIXFIT_RUNS_DIR</c> environment variable. Opening the store marks
+/// runs whose process died (same host and the process is gone, or no heartbeat for <see cref="CrashAfter"/>) as crashed.
+/// Several processes may log into one store at once (WAL, busy timeout).
+/// </remarks>
+public sealed class RunStore
+{
+    /// <summary>Environment variable that moves the default store.</summary>
+    public const string EnvironmentVariable = "MIXFIT_RUNS_DIR";
+
+    /// <summary>A running run without a heartbeat for this long is considered crashed.</summary>
+    public static readonly TimeSpan CrashAfter = TimeSpan.FromSeconds(60);
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
+
+    private RunStore(string root)
+    {
+        Root = root;
+        Directory.CreateDirectory(RunsDirectory);
+        using var connection = Connect();
+        Execute(connection, """
+            PRAGMA journal_mode=WAL;
+            CREATE TABLE IF NOT EXISTS runs (
+                id TEXT PRIMARY KEY, name TEXT NOT NULL, project TEXT NOT NULL, tags TEXT NOT NULL, notes TEXT NOT NULL,
+                status TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT, heartbeat TEXT NOT NULL, host TEXT NOT NULL,
+                pid INTEGER NOT NULL, folder TEXT NOT NULL, config TEXT NOT NULL, summary TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS metrics (
+                run_id TEXT NOT NULL, kind TEXT NOT NULL, step INTEGER NOT NULL, time REAL NOT NULL, name TEXT NOT NULL, value REAL NOT NULL);
+            CREATE INDEX IF NOT EXISTS metrics_by_run ON metrics (run_id, kind, name, step);
+            """);
+        MarkCrashed(connection);
+    }
+
+    /// <summary>The store's folder.</summary>
+    public string Root { get; }
+
+    /// <summary>Where run folders live.</summary>
+    public string RunsDirectory => Path.Combine(Root, "runs");
+
+    /// <summary>The default store folder: <c>MIXFIT_RUNS_DIR</c> or <c>./mixfit-runs</c>.</summary>
+    public static string DefaultRoot => Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } dir ? dir : Path.GetFullPath("mixfit-runs");
+
+    /// <summary>Opens (creating if needed) the store at <paramref name="root"/> (default <see cref="DefaultRoot"/>).</summary>
+    public static RunStore Open(string? root = null) => new(Path.GetFullPath(root ?? DefaultRoot));
+
+    /// <summary>Starts a run: creates its folder, writes <c>run.json</c> and <c>config.json</c>, indexes it, and returns the logger.</summary>
+    public Run StartRun(string name, JsonObject? config = null, string project = "mixfit", IEnumerable<string>? tags = null, string notes = "")
+    {
+        string id = $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..6]}";
+        var now = DateTimeOffset.UtcNow;
+        var info = new RunInfo
+        {
+            Id = id, Name = name, Project = project, Tags = (tags ?? Array.Empty<string>()).ToArray(), Notes = notes,
+            StartedAt = now, Heartbeat = now, Host = Environment.MachineName, Pid = Environment.ProcessId,
+            Config = config ?? new JsonObject(), Folder = Path.Combine(RunsDirectory, id),
+        };
+        Directory.CreateDirectory(Path.Combine(info.Folder, "artifacts"));
+        WriteFolderFiles(info);
+        Upsert(info);
+        return new Run(this, info);
+    }
+
+    /// <summary>Every run, newest first.</summary>
+    public IReadOnlyList<RunInfo> List()
+    {
+        using var connection = Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id, name, project, tags, notes, status, started_at, ended_at, heartbeat, host, pid, folder, config, summary FROM runs ORDER BY started_at DESC";
+        using var reader = command.ExecuteReader();
+        var runs = new List<RunInfo>();
+        while (reader.Read())
+        {
+            runs.Add(ReadRun(reader));
+        }
+
+        return runs;
+    }
+
+    /// <summary>One run by id (or a unique id prefix).</summary>
+    /// <exception cref="KeyNotFoundException">No run, or an ambiguous prefix; the message says which.</exception>
+    public RunInfo Get(string idOrPrefix)
+    {
+        var matches = List().Where(r => r.Id.StartsWith(idOrPrefix, StringComparison.Ordinal)).ToList();
+        return matches.Count switch
+        {
+            1 => matches[0],
+            0 => throw new KeyNotFoundException($"No run \"{idOrPrefix}\" in {Root}."),
+            _ => throw new KeyNotFoundException($"\"{idOrPrefix}\" matches {matches.Count} runs ({string.Join(", ", matches.Select(m => m.Id))}); give more of the id."),
+        };
+    }
+
+    /// <summary>A run's records of one kind (<c>step</c>, <c>epoch</c> or <c>system</c>), in step order, from the index.</summary>
+    public IReadOnlyList<MetricPoint> Metrics(string runId, string kind)
+    {
+        using var connection = Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT step, time, name, value FROM metrics WHERE run_id = $id AND kind = $kind ORDER BY step, time";
+        command.Parameters.AddWithValue("$id", runId);
+        command.Parameters.AddWithValue("$kind", kind);
+        using var reader = command.ExecuteReader();
+        var points = new List<MetricPoint>();
+        Dictionary<string, double>? values = null;
+        long currentStep = long.MinValue;
+        double currentTime = 0;
+        while (reader.Read())
+        {
+            long step = reader.GetInt64(0);
+            double time = reader.GetDouble(1);
+            if (values is null || step != currentStep || Math.Abs(time - currentTime) > 1e-6)
+            {
+                if (values is not null)
+                {
+                    points.Add(new MetricPoint(kind, currentStep, currentTime, values));
+                }
+
+                values = new Dictionary<string, double>();
+                currentStep = step;
+                currentTime = time;
+            }
+
+            values[reader.GetString(2)] = reader.GetDouble(3);
+        }
+
+        if (values is not null)
+        {
+            points.Add(new MetricPoint(kind, currentStep, currentTime, values));
+        }
+
+        return points;
+    }
+
+    /// <summary>Deletes a run's folder and index rows.</summary>
+    public void Delete(string runId)
+    {
+        var run = Get(runId);
+        using var connection = Connect();
+        using var transaction = connection.BeginTransaction();
+        Execute(connection, "DELETE FROM metrics WHERE run_id = $id", ("$id", run.Id));
+        Execute(connection, "DELETE FROM runs WHERE id = $id", ("$id", run.Id));
+        transaction.Commit();
+        if (Directory.Exists(run.Folder))
+        {
+            Directory.Delete(run.Folder, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Imports a run folder (from this or another machine): copies it under <see cref="RunsDirectory"/> unless it is
+    /// already there, and indexes it. A corrupt line of <c>metrics.jsonl</c> or <c>system.jsonl</c> is reported and skipped.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The folder has no readable <c>run.json</c>.</exception>
+    public ImportReport Import(string folder)
+    {
+        string source = Path.GetFullPath(folder);
+        var info = ReadFolder(source);
+        string target = Path.Combine(RunsDirectory, info.Id);
+        if (!string.Equals(source, target, StringComparison.Ordinal))
+        {
+            CopyDirectory(source, target);
+        }
+
+        info = info with { Folder = target };
+        if (info.Status == RunStatus.Running && !IsAlive(info))
+        {
+            info = info with { Status = RunStatus.Crashed };
+            WriteFolderFiles(info);
+        }
+
+        var problems = new List<string>();
+        var points = new List<MetricPoint>();
+        foreach (var file in new[] { "metrics.jsonl", "system.jsonl" })
+        {
+            points.AddRange(MetricsFile.Read(Path.Combine(target, file), problems));
+        }
+
+        using var connection = Connect();
+        using var transaction = connection.BeginTransaction();
+        Execute(connection, "DELETE FROM metrics WHERE run_id = $id", ("$id", info.Id));
+        transaction.Commit();
+        Upsert(info);
+        AppendMetrics(info.Id, points);
+        return new ImportReport(info.Id, points.Count, problems);
+    }
+
+    /// <summary>Reads <c>run.json</c>, <c>config.json</c> and <c>summary.json</c> of a run folder.</summary>
+    public static RunInfo ReadFolder(string folder)
+    {
+        string runJson = Path.Combine(folder, "run.json");
+        try
+        {
+            var info = JsonSerializer.Deserialize<RunInfo>(File.ReadAllText(runJson), Json)
+                ?? throw new InvalidDataException($"{runJson}: empty.");
+            var config = File.Exists(Path.Combine(folder, "config.json"))
+                ? JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json"))) as JsonObject ?? new JsonObject()
+                : new JsonObject();
+            var summary = File.Exists(Path.Combine(folder, "summary.json"))
+                ? JsonSerializer.Deserialize<Dictionary<string, double>>(File.ReadAllText(Path.Combine(folder, "summary.json"))) ?? new()
+                : new Dictionary<string, double>();
+            return info with { Config = config, Summary = summary, Folder = folder };
+        }
+        catch (Exception e) when (e is JsonException or FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new InvalidDataException($"{runJson}: not a MixFit run folder ({e.Message}).", e);
+        }
+    }
+
+    internal void Upsert(RunInfo info)
+    {
+        using var connection = Connect();
+        Execute(connection, """
+            INSERT INTO runs (id, name, project, tags, notes, status, started_at, ended_at, heartbeat, host, pid, folder, config, summary)
+            VALUES ($id, $name, $project, $tags, $notes, $status, $started, $ended, $heartbeat, $host, $pid, $folder, $config, $summary)
+            ON CONFLICT(id) DO UPDATE SET name=$name, project=$project, tags=$tags, notes=$notes, status=$status, started_at=$started,
+                ended_at=$ended, heartbeat=$heartbeat, host=$host, pid=$pid, folder=$folder, config=$config, summary=$summary
+            """,
+            ("$id", info.Id), ("$name", info.Name), ("$project", info.Project), ("$tags", JsonSerializer.Serialize(info.Tags)), ("$notes", info.Notes),
+            ("$status", info.Status.ToString()), ("$started", info.StartedAt.ToString("O")), ("$ended", (object?)info.EndedAt?.ToString("O") ?? DBNull.Value),
+            ("$heartbeat", info.Heartbeat.ToString("O")), ("$host", info.Host), ("$pid", info.Pid), ("$folder", info.Folder),
+            ("$config", info.Config.ToJsonString()), ("$summary", JsonSerializer.Serialize(info.Summary)));
+    }
+
+    internal void Heartbeat(string runId, DateTimeOffset time)
+    {
+        using var connection = Connect();
+        Execute(connection, "UPDATE runs SET heartbeat = $t WHERE id = $id", ("$t", time.ToString("O")), ("$id", runId));
+    }
+
+    /// <summary>Appends metric records in one transaction.</summary>
+    internal void AppendMetrics(string runId, IReadOnlyList<MetricPoint> points)
+    {
+        if (points.Count == 0)
+        {
+            return;
+        }
+
+        using var connection = Connect();
+        using var transaction = connection.BeginTransaction();
+        using var command = connection.CreateCommand();
+        command.CommandText = "INSERT INTO metrics (run_id, kind, step, time, name, value) VALUES ($id, $kind, $step, $time, $name, $value)";
+        var id = command.Parameters.Add("$id", SqliteType.Text);
+        var kind = command.Parameters.Add("$kind", SqliteType.Text);
+        var step = command.Parameters.Add("$step", SqliteType.Integer);
+        var time = command.Parameters.Add("$time", SqliteType.Real);
+        var name = command.Parameters.Add("$name", SqliteType.Text);
+        var value = command.Parameters.Add("$value", SqliteType.Real);
+        command.Prepare();
+        id.Value = runId;
+        foreach (var point in points)
+        {
+            kind.Value = point.Kind;
+            step.Value = point.Step;
+            time.Value = point.Time;
+            foreach (var (metric, v) in point.Values)
+            {
+                name.Value = metric;
+                value.Value = double.IsFinite(v) ? v : (object)double.NaN;
+                command.ExecuteNonQuery();
+            }
+        }
+
+        transaction.Commit();
+    }
+
+    internal static void WriteFolderFiles(RunInfo info)
+    {
+        AtomicWrite(Path.Combine(info.Folder, "run.json"), JsonSerializer.Serialize(info with { Config = new JsonObject(), Summary = new Dictionary<string, double>(), Folder = "" }, Json));
+        AtomicWrite(Path.Combine(info.Folder, "config.json"), info.Config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        AtomicWrite(Path.Combine(info.Folder, "summary.json"), JsonSerializer.Serialize(info.Summary, Json));
+    }
+
+    private static void AtomicWrite(string path, string text)
+    {
+        string temp = path + $".{Environment.ProcessId}.tmp";
+        File.WriteAllText(temp, text);
+        File.Move(temp, path, overwrite: true);
+    }
+
+    private static bool IsAlive(RunInfo info)
+    {
+        if (DateTimeOffset.UtcNow - info.Heartbeat > CrashAfter)
+        {
+            return false;
+        }
+
+        if (!string.Equals(info.Host, Environment.MachineName, StringComparison.Ordinal))
+        {
+            return true;
+        }
+
+        try
+        {
+            using var process = Process.GetProcessById(info.Pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private static void CopyDirectory(string source, string target)
+    {
+        Directory.CreateDirectory(target);
+        foreach (var file in Directory.GetFiles(source))
+        {
+            File.Copy(file, Path.Combine(target, Path.GetFileName(file)), overwrite: true);
+        }
+
+        foreach (var dir in Directory.GetDirectories(source))
+        {
+            CopyDirectory(dir, Path.Combine(target, Path.GetFileName(dir)));
+        }
+    }
+
+    private static RunInfo ReadRun(SqliteDataReader reader) => new()
+    {
+        Id = reader.GetString(0),
+        Name = reader.GetString(1),
+        Project = reader.GetString(2),
+        Tags = JsonSerializer.Deserialize<string[]>(reader.GetString(3)) ?? Array.Empty<string>(),
+        Notes = reader.GetString(4),
+        Status = Enum.Parse<RunStatus>(reader.GetString(5)),
+        StartedAt = DateTimeOffset.Parse(reader.GetString(6), CultureInfo.InvariantCulture),
+        EndedAt = reader.IsDBNull(7) ? null : DateTimeOffset.Parse(reader.GetString(7), CultureInfo.InvariantCulture),
+        Heartbeat = DateTimeOffset.Parse(reader.GetString(8), CultureInfo.InvariantCulture),
+        Host = reader.GetString(9),
+        Pid = reader.GetInt32(10),
+        Folder = reader.GetString(11),
+        Config = JsonNode.Parse(reader.GetString(12)) as JsonObject ?? new JsonObject(),
+        Summary = JsonSerializer.Deserialize<Dictionary<string, double>>(reader.GetString(13)) ?? new(),
+    };
+
+    private void MarkCrashed(SqliteConnection connection)
+    {
+        foreach (var run in List().Where(r => r.Status == RunStatus.Running && !IsAlive(r)))
+        {
+            var crashed = run with { Status = RunStatus.Crashed };
+            Upsert(crashed);
+            if (Directory.Exists(run.Folder))
+            {
+                WriteFolderFiles(crashed);
+            }
+        }
+    }
+
+    private SqliteConnection Connect()
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(Root, "mixfit.db"), DefaultTimeout = 30, Pooling = false }.ToString());
+        connection.Open();
+        Execute(connection, "PRAGMA busy_timeout=30000;");
+        return connection;
+    }
+
+    private static void Execute(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        command.ExecuteNonQuery();
+    }
+}

@@ -1,0 +1,91 @@
+using System.Text;
+
+namespace MixFit.Tracking.Store;
+
+/// <summary>
+/// Writes to the console and to a log file. In the file, a carriage return discards the line drawn so far, so a
+/// progress bar redrawn in place leaves only its final state (no control characters in logs).
+/// </summary>
+public sealed class TeeTextWriter : TextWriter
+{
+    private readonly TextWriter console;
+    private readonly StreamWriter file;
+    private readonly StringBuilder line = new();
+
+    /// <summary>Creates the writer, appending to <paramref name="path"/>.</summary>
+    public TeeTextWriter(TextWriter console, string path)
+    {
+        this.console = console ?? throw new ArgumentNullException(nameof(console));
+        file = new StreamWriter(path, append: true, new UTF8Encoding(false));
+    }
+
+    /// <inheritdoc />
+    public override Encoding Encoding => console.Encoding;
+
+    /// <inheritdoc />
+    public override void Write(char value)
+    {
+        console.Write(value);
+        lock (line)
+        {
+            switch (value)
+            {
+                case '\r':
+                    line.Clear();
+                    break;
+                case '\n':
+                    file.Write(line.ToString().TrimEnd());
+                    file.Write('\n');
+                    file.Flush();
+                    line.Clear();
+                    break;
+                case '\b':
+                    if (line.Length > 0)
+                    {
+                        line.Length--;
+                    }
+
+                    break;
+                default:
+                    line.Append(value);
+                    break;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public override void Write(string? value)
+    {
+        foreach (char c in value ?? "")
+        {
+            Write(c);
+        }
+    }
+
+    /// <inheritdoc />
+    public override void Flush()
+    {
+        console.Flush();
+        file.Flush();
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            lock (line)
+            {
+                if (line.Length > 0)
+                {
+                    file.Write(line.ToString().TrimEnd());
+                    file.Write('\n');
+                }
+
+                file.Dispose();
+            }
+        }
+
+        base.Dispose(disposing);
+    }
+}

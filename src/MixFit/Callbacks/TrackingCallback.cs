@@ -1,0 +1,223 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json.Nodes;
+using MixFit.Native;
+using MixFit.Tracking.Sampling;
+using MixFit.Tracking.Store;
+
+namespace MixFit.Callbacks;
+
+/// <summary>
+/// Bridges <c>Fit</c> to the experiment tracker: starts a run, records the configuration and environment, every
+/// step's and epoch's logs, system metrics in the background, the console output, and at the end the training time
+/// and a summary (last and best value of every epoch metric, median ms/step, peak memory, skipped steps).
+/// </summary>
+/// <remarks>
+/// Dispose it after the fit (a <c>using</c>): a fit that ended with an exception then shows as failed, one that
+/// completed as finished. A process that dies shows as crashed the next time the store is opened.
+/// </remarks>
+public sealed class TrackingCallback : Callback, IDisposable
+{
+    private readonly RunStore store;
+    private readonly string name;
+    private readonly string dataset;
+    private readonly IEnumerable<string> tags;
+    private readonly List<double> stepTimes = new();
+    private readonly Dictionary<string, double> best = new();
+    private Stopwatch? watch;
+    private SystemSampler? sampler;
+    private long globalStep;
+    private double skipped;
+
+    /// <summary>Creates the bridge; the run starts with the fit.</summary>
+    /// <param name="store">The store to log into.</param>
+    /// <param name="name">The run's name.</param>
+    /// <param name="dataset">A description of the data, for the config.</param>
+    /// <param name="tags">Tags for the run.</param>
+    /// <param name="captureConsole">Tee the console into the run's <c>output.log</c>. Default true.</param>
+    public TrackingCallback(RunStore store, string name, string dataset = "", IEnumerable<string>? tags = null, bool captureConsole = true)
+    {
+        this.store = store ?? throw new ArgumentNullException(nameof(store));
+        this.name = name;
+        this.dataset = dataset;
+        this.tags = tags ?? Array.Empty<string>();
+        CaptureConsole = captureConsole;
+    }
+
+    /// <summary>Whether console output is teed into the run.</summary>
+    public bool CaptureConsole { get; }
+
+    /// <summary>The run, once the fit started.</summary>
+    public Run? Run { get; private set; }
+
+    /// <inheritdoc />
+    public override void OnTrainBegin(IReadOnlyDictionary<string, double> logs)
+    {
+        Run = store.StartRun(name, Config(), tags: tags);
+        if (CaptureConsole)
+        {
+            Run.CaptureConsole();
+        }
+
+        sampler = new SystemSampler(Run);
+        watch = Stopwatch.StartNew();
+    }
+
+    /// <inheritdoc />
+    public override void OnTrainBatchEnd(int batch, IReadOnlyDictionary<string, double> logs)
+    {
+        Run?.Log("step", globalStep++, logs);
+        if (logs.TryGetValue("ms_per_step", out double ms))
+        {
+            stepTimes.Add(ms);
+        }
+
+        if (logs.TryGetValue("skipped_steps", out double s))
+        {
+            skipped = s;
+        }
+    }
+
+    /// <inheritdoc />
+    public override void OnEpochEnd(int epoch, IReadOnlyDictionary<string, double> logs)
+    {
+        Run?.Log("epoch", epoch, logs);
+        foreach (var (metric, value) in logs)
+        {
+            bool higherIsBetter = metric.Contains("acc", StringComparison.Ordinal);
+            if (double.IsFinite(value) && (!best.TryGetValue(metric, out double b) || (higherIsBetter ? value > b : value < b)))
+            {
+                best[metric] = value;
+            }
+        }
+
+        var last = new Dictionary<string, double>(logs);
+        foreach (var (metric, value) in best)
+        {
+            last[metric + ".best"] = value;
+        }
+
+        Run?.UpdateSummary(last);
+    }
+
+    /// <inheritdoc />
+    public override void OnTrainEnd(IReadOnlyDictionary<string, double> logs)
+    {
+        if (Run is null)
+        {
+            return;
+        }
+
+        sampler?.Dispose();
+        var summary = new Dictionary<string, double>
+        {
+            ["training_time"] = watch?.Elapsed.TotalSeconds ?? 0,
+            ["epochs"] = Context.Epoch + 1 - Context.InitialEpoch,
+            ["skipped_steps"] = skipped,
+        };
+        if (stepTimes.Count > 0)
+        {
+            summary["ms_per_step"] = stepTimes.Skip(stepTimes.Count > 1 ? 1 : 0).Order().ElementAt((stepTimes.Count - (stepTimes.Count > 1 ? 1 : 0)) / 2);
+        }
+
+        if (PeakResidentMegabytes() is { } peak)
+        {
+            summary["peak_memory_mb"] = peak;
+        }
+
+        foreach (var (metric, value) in sampler?.Peaks ?? new Dictionary<string, double>())
+        {
+            summary["peak." + metric] = value;
+        }
+
+        Run.UpdateSummary(summary);
+        Run.Finish();
+    }
+
+    /// <summary>Marks the run failed when the fit did not reach its end; releases the sampler.</summary>
+    public void Dispose()
+    {
+        sampler?.Dispose();
+        Run?.Dispose();
+    }
+
+    private JsonObject Config()
+    {
+        var trainer = Context.Trainer;
+        var options = Context.Options;
+        var report = SystemReport.Collect();
+        var environment = new JsonObject
+        {
+            ["os"] = report.OperatingSystem,
+            ["dotnet"] = report.DotNetVersion,
+            ["torchsharp"] = report.TorchSharpVersion,
+            ["libtorch"] = report.LibTorchVersion,
+            ["cpu"] = report.Cpu.Model,
+            ["cpu_threads"] = report.CpuThreads,
+            ["avx512_bf16"] = report.Cpu.Avx512Bf16,
+            ["amx_bf16"] = report.Cpu.AmxBf16,
+            ["avx512_fp16"] = report.Cpu.Avx512Fp16,
+            ["cuda"] = report.CudaAvailable,
+            ["command_line"] = Environment.CommandLine,
+        };
+        if (Nvml.TryCreate() is { } nvml)
+        {
+            environment["gpus"] = new JsonArray(Enumerable.Range(0, nvml.DeviceCountValue).Select(i => (JsonNode)nvml.Name(i)).ToArray());
+        }
+
+        if (GitCommit() is { } commit)
+        {
+            environment["git_commit"] = commit;
+        }
+
+        return new JsonObject
+        {
+            ["policy"] = trainer.Precision.Policy.Name,
+            ["model"] = trainer.Module.GetType().Name,
+            ["parameters"] = trainer.Module.parameters().Sum(p => p.numel()),
+            ["optimizer"] = trainer.Optimizer?.GetType().Name,
+            ["learning_rate"] = trainer.Optimizer?.LearningRate,
+            ["loss"] = trainer.Loss?.Name,
+            ["loss_scale"] = trainer.Precision.Scaler.Mode.ToString().ToLowerInvariant(),
+            ["batch_size"] = options?.BatchSize,
+            ["epochs"] = options?.Epochs,
+            ["seed"] = options?.Seed,
+            ["dataset"] = dataset,
+            ["samples"] = Context.TrainData?.Count,
+            ["environment"] = environment,
+        };
+    }
+
+    private static double? PeakResidentMegabytes()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+            return line is null ? null : double.Parse(line.Split(':')[1].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    private static string? GitCommit()
+    {
+        try
+        {
+            using var git = Process.Start(new ProcessStartInfo("git", "rev-parse HEAD") { RedirectStandardOutput = true, RedirectStandardError = true });
+            if (git is null)
+            {
+                return null;
+            }
+
+            string output = git.StandardOutput.ReadToEnd().Trim();
+            git.WaitForExit(5000);
+            return git.ExitCode == 0 && output.Length == 40 ? output : null;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,32 @@
+using System.Globalization;
+using MixFit.Tracking.Store;
+
+// Usage: log <store> <name> <points>  |  hang <store> <name>
+var store = RunStore.Open(args[1]);
+var run = store.StartRun(args[2]);
+if (args[0] == "log")
+{
+    int points = int.Parse(args[3], CultureInfo.InvariantCulture);
+    for (int i = 0; i < points; i++)
+    {
+        run.Log("step", i, new Dictionary<string, double> { ["loss"] = 1.0 / (i + 1), ["lr"] = 1e-3 });
+        if (i % 500 == 0)
+        {
+            run.Flush();
+        }
+    }
+
+    run.Finish();
+    return 0;
+}
+
+for (int i = 0; i < 10; i++)
+{
+    run.Log("step", i, new Dictionary<string, double> { ["loss"] = i });
+}
+
+run.Flush();
+Console.WriteLine("ready");
+Console.Out.Flush();
+Thread.Sleep(Timeout.Infinite);
+return 0;
