@@ -9,13 +9,13 @@ trap 'rm -rf "$results"' EXIT
 
 dotnet build MixFit.sln -c Release -nologo -v q
 dotnet test MixFit.sln -c Release --no-build -nologo --filter "Category!=Slow" \
-  --logger "trx;LogFileName=fast.trx" --results-directory "$results"
+  --logger trx --results-directory "$results/fast"
 dotnet test MixFit.sln -c Release --no-build -nologo --filter "Category=Slow" \
-  --logger "trx;LogFileName=slow.trx" --logger "console;verbosity=detailed" --results-directory "$results"
+  --logger trx --logger "console;verbosity=detailed" --results-directory "$results/slow"
 
 # One closing line over both steps.
 passed=0; failed=0; skipped=0
-for trx in "$results"/*.trx; do
+for trx in "$results"/*/*.trx; do
   counters=$(grep -o '<Counters [^>]*>' "$trx")
   p=$(sed -E 's/.* passed="([0-9]+)".*/\1/' <<<"$counters")
   f=$(sed -E 's/.* failed="([0-9]+)".*/\1/' <<<"$counters")

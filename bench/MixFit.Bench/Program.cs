@@ -11,7 +11,8 @@ using F = TorchSharp.torch.nn.functional;
 // MixFit's step path against hand-written TorchSharp loops, side by side in one process. Prints median ms/step and
 // the ratios the precision core promises. Options: --steps N (default 20), --half-steps N for float16 runs
 // (default 10: float16 compute is emulated on most CPUs), --warmup N (default 3), --fit-rounds N (default 10),
-// --models small-cnn,resnet18,fit,data ("fit": Fit against the minimal loop; "data": the input pipeline).
+// --models small-cnn,resnet18,fit,data,tracking ("fit": Fit against the minimal loop; "data": the input pipeline;
+// "tracking": logging throughput and the tracker's cost inside Fit).
 var options = BenchOptions.Parse(args);
 TorchRuntime.EnsureLoaded();
 var report = SystemReport.Collect();
@@ -88,6 +89,11 @@ if (options.Models.Contains("fit"))
 if (options.Models.Contains("data"))
 {
     DataBenchmark.Run(images: 500);
+}
+
+if (options.Models.Contains("tracking"))
+{
+    TrackingBenchmark.Run(options.FitRounds);
 }
 
 static double Median(List<double> values)
