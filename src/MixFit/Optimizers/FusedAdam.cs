@@ -101,9 +101,9 @@ public class FusedAdam : Optimizer
     }
 
     /// <inheritdoc />
-    protected override void StepCore(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, Tensor foundInf)
+    protected override void StepCore(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, Tensor foundInf, double learningRate)
     {
-        var hp = new AdamHyperParameters(LearningRate, Beta1, Beta2, Epsilon, WeightDecay, Amsgrad, Maximize, Decoupled);
+        var hp = new AdamHyperParameters(learningRate, Beta1, Beta2, Epsilon, WeightDecay, Amsgrad, Maximize, Decoupled);
         Kernels.AdamStep(
             indices.Select(i => (Tensor)Parameters[i]).ToArray(), grads, Pick(expAvg, indices), Pick(expAvgSq, indices),
             Amsgrad ? Pick(maxExpAvgSq, indices) : Array.Empty<Tensor>(), Pick(steps, indices), hp, foundInf);

@@ -72,10 +72,10 @@ public sealed class FusedRmsprop : Optimizer
     }
 
     /// <inheritdoc />
-    protected override void StepCore(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, Tensor foundInf)
+    protected override void StepCore(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, Tensor foundInf, double learningRate)
     {
         Tensor[] Pick(Tensor[] all) => all.Length == 0 ? all : indices.Select(i => all[i]).ToArray();
-        var hp = new RmspropHyperParameters(LearningRate, Alpha, Epsilon, WeightDecay, Momentum, Centered);
+        var hp = new RmspropHyperParameters(learningRate, Alpha, Epsilon, WeightDecay, Momentum, Centered);
         Kernels.RmspropStep(indices.Select(i => (Tensor)Parameters[i]).ToArray(), grads, Pick(squareAvgs), Pick(gradAvgs), Pick(buffers), hp, foundInf);
     }
 }

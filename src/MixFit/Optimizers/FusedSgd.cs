@@ -15,6 +15,7 @@ namespace MixFit.Optimizers;
 public sealed class FusedSgd : Optimizer
 {
     private readonly Tensor[] buffers;
+    private readonly HashSet<int> startedParameters = new();
     private bool started;
 
     /// <summary>Creates SGD over <paramref name="parameters"/>.</summary>
@@ -78,14 +79,20 @@ public sealed class FusedSgd : Optimizer
     {
         base.SetScalars(scalars);
         started = scalars.TryGetValue("momentum_started", out double value) && value != 0;
+        startedParameters.Clear();
+        if (started)
+        {
+            startedParameters.UnionWith(Enumerable.Range(0, Parameters.Count));
+        }
     }
 
     /// <inheritdoc />
-    protected override void StepCore(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, Tensor foundInf)
+    protected override void StepCore(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, Tensor foundInf, double learningRate)
     {
-        var hp = new SgdHyperParameters(LearningRate, Momentum, Dampening, WeightDecay, Nesterov, Maximize);
+        var hp = new SgdHyperParameters(learningRate, Momentum, Dampening, WeightDecay, Nesterov, Maximize);
         var bufs = buffers.Length == 0 ? Array.Empty<Tensor>() : indices.Select(i => buffers[i]).ToArray();
-        Kernels.SgdStep(indices.Select(i => (Tensor)Parameters[i]).ToArray(), grads, bufs, hp, isFirstStep: !started, foundInf);
-        started = true;
+        Kernels.SgdStep(indices.Select(i => (Tensor)Parameters[i]).ToArray(), grads, bufs, hp, isFirstStep: !started || indices.Any(i => !startedParameters.Contains(i)), foundInf);
+        startedParameters.UnionWith(indices);
+        started = startedParameters.Count == Parameters.Count;
     }
 }

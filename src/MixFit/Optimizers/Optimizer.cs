@@ -36,7 +36,10 @@ public abstract class Optimizer : IDisposable
 
         LearningRate = learningRate;
         Kernels = kernels ?? AmpKernels.Default;
+        scales = Enumerable.Repeat(1.0, Parameters.Count).ToArray();
     }
+
+    private readonly double[] scales;
 
     /// <summary>The parameters this optimizer updates.</summary>
     public IReadOnlyList<Parameter> Parameters { get; }
@@ -80,8 +83,42 @@ public abstract class Optimizer : IDisposable
             return;
         }
 
-        StepCore(indices, grads, foundInf ?? NoOverflow(grads[0]));
+        var flag = foundInf ?? NoOverflow(grads[0]);
+        if (indices.All(i => scales[i] == 1.0))
+        {
+            StepCore(indices, grads, flag, LearningRate);
+            return;
+        }
+
+        // Parameter groups: one kernel call per distinct learning-rate scale.
+        foreach (var group in Enumerable.Range(0, indices.Count).GroupBy(k => scales[indices[k]]))
+        {
+            StepCore(group.Select(k => indices[k]).ToArray(), group.Select(k => grads[k]).ToArray(), flag, LearningRate * group.Key);
+        }
     }
+
+    /// <summary>
+    /// Multiplies the learning rate of <paramref name="parameters"/> by <paramref name="scale"/> (parameter groups: e.g. 0.1
+    /// for a pretrained base while the head learns at the full rate). Schedules still act on <see cref="LearningRate"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A parameter is not one of this optimizer's.</exception>
+    public void SetLearningRateScale(IEnumerable<Parameter> parameters, double scale)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        if (!(scale > 0) || !double.IsFinite(scale))
+        {
+            throw new ArgumentOutOfRangeException(nameof(scale), scale, "A learning-rate scale must be a positive finite number.");
+        }
+
+        var index = Parameters.Select((p, i) => (p, i)).ToDictionary(x => (object)x.p, x => x.i, ReferenceEqualityComparer.Instance);
+        foreach (var p in parameters)
+        {
+            scales[index.TryGetValue(p, out int i) ? i : throw new ArgumentException("The parameter is not updated by this optimizer.", nameof(parameters))] = scale;
+        }
+    }
+
+    /// <summary>The learning-rate scale of every parameter, in <see cref="Parameters"/> order.</summary>
+    public IReadOnlyList<double> LearningRateScales => scales;
 
     /// <summary>The gradients of the parameters that have one (handles to the live gradients, not copies).</summary>
     public Tensor[] Gradients() => Parameters.Select(p => p.grad).Where(g => g is not null).Select(g => g!).ToArray();
@@ -119,8 +156,8 @@ public abstract class Optimizer : IDisposable
         }
     }
 
-    /// <summary>Runs the update for the parameters at <paramref name="indices"/> whose gradients are <paramref name="grads"/>.</summary>
-    protected abstract void StepCore(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, Tensor foundInf);
+    /// <summary>Runs the update, at <paramref name="learningRate"/>, for the parameters at <paramref name="indices"/> whose gradients are <paramref name="grads"/>.</summary>
+    protected abstract void StepCore(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, Tensor foundInf, double learningRate);
 
     /// <summary>A persistent 0-dim zero flag on <paramref name="like"/>'s device, for steps taken without a loss scaler.</summary>
     private Tensor NoOverflow(Tensor like)

@@ -85,38 +85,68 @@ public sealed class MixedPrecisionStrategy : PrecisionStrategy
     }
 
     /// <inheritdoc />
-    protected override IReadOnlyList<Parameter> OnPrepared(nn.Module model, Dictionary<string, Tensor> originals)
+    protected override (IReadOnlyList<Parameter> Parameters, IReadOnlyList<string> Names) OnPrepared(nn.Module model, Dictionary<string, Tensor> originals)
     {
-        var trainable = new List<Parameter>();
         foreach (var (name, working) in model.named_parameters())
         {
-            if (!originals.Remove(name, out var original))
+            if (originals.Remove(name, out var original))
             {
-                if (working.requires_grad)
+                var master = new Parameter(original, working.requires_grad);
+                master.DetachFromDisposeScope();
+                masterByName[name] = master;
+                workingByName[name] = working;
+            }
+        }
+
+        return OnTrainableChanged(model);
+    }
+
+    /// <inheritdoc />
+    protected override (IReadOnlyList<Parameter> Parameters, IReadOnlyList<string> Names) OnTrainableChanged(nn.Module model)
+    {
+        workingParams.Clear();
+        masters.Clear();
+        foreach (var old in masterGrads)
+        {
+            old.Dispose();
+        }
+
+        masterGrads.Clear();
+        sharedParams.Clear();
+        var trainable = new List<Parameter>();
+        var names = new List<string>();
+        foreach (var (name, working) in model.named_parameters())
+        {
+            if (!working.requires_grad)
+            {
+                if (masterByName.TryGetValue(name, out var frozen))
                 {
-                    sharedParams.Add(working);
-                    trainable.Add(working);
+                    frozen.requires_grad = false;
+                    frozen.grad = null;
                 }
 
                 continue;
             }
 
-            var master = new Parameter(original, working.requires_grad);
-            master.DetachFromDisposeScope();
-            masterByName[name] = master;
-            workingByName[name] = working;
-            if (working.requires_grad)
+            names.Add(name);
+            if (!masterByName.TryGetValue(name, out var master))
             {
-                workingParams.Add(working);
-                masters.Add(master);
-                var grad = zeros_like(master).DetachFromDisposeScope();
-                master.grad = grad;
-                masterGrads.Add(grad);
-                trainable.Add(master);
+                sharedParams.Add(working);
+                trainable.Add(working);
+                continue;
             }
+
+            master.requires_grad = true;
+            workingParams.Add(working);
+            masters.Add(master);
+            var grad = zeros_like(master).DetachFromDisposeScope();
+            master.grad = grad;
+            masterGrads.Add(grad);
+            trainable.Add(master);
         }
 
-        return trainable;
+        gradsFresh = true;
+        return (trainable, names);
     }
 
     /// <inheritdoc />

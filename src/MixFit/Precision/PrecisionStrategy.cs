@@ -69,6 +69,9 @@ public class PrecisionStrategy : IDisposable
     /// <summary>The trainable parameters an optimizer must update (float32 masters under a mixed policy).</summary>
     public IReadOnlyList<Parameter> Parameters => parameters;
 
+    /// <summary>The model's name for each of <see cref="Parameters"/> (e.g. <c>base.layer4.0.conv1.weight</c>), in the same order.</summary>
+    public IReadOnlyList<string> ParameterNames { get; private set; } = Array.Empty<string>();
+
     /// <summary>The policy resolved for every module path after <see cref="Prepare"/> ("" is the root).</summary>
     public IReadOnlyDictionary<string, DTypePolicy> ModulePolicies =>
         applied?.ModulePolicies ?? (IReadOnlyDictionary<string, DTypePolicy>)new Dictionary<string, DTypePolicy>();
@@ -108,8 +111,21 @@ public class PrecisionStrategy : IDisposable
         applied = PolicyApplier.Apply(model, Policy, Options.ModuleOverrides);
         Model = model;
         modelParameters = model.parameters().ToArray();
-        parameters = OnPrepared(model, applied.Originals);
+        (parameters, var names) = OnPrepared(model, applied.Originals);
+        ParameterNames = names;
         applied.Dispose();
+        return parameters;
+    }
+
+    /// <summary>
+    /// Re-reads which parameters are trainable (after freezing or unfreezing layers) and returns the parameters an
+    /// optimizer must now update. Build a new optimizer over them.
+    /// </summary>
+    public IReadOnlyList<Parameter> RefreshTrainable()
+    {
+        RequirePrepared();
+        (parameters, var names) = OnTrainableChanged(Model!);
+        ParameterNames = names;
         return parameters;
     }
 
@@ -238,10 +254,17 @@ public class PrecisionStrategy : IDisposable
 
     /// <summary>
     /// Called once by <see cref="Prepare"/> after conversion with the exact pre-conversion values of every parameter
-    /// whose dtype changed; returns the parameters optimizers update. Take ownership of an original by removing it.
+    /// whose dtype changed; returns the parameters optimizers update and their names. Take ownership of an original by removing it.
     /// </summary>
-    protected virtual IReadOnlyList<Parameter> OnPrepared(nn.Module model, Dictionary<string, Tensor> originals) =>
-        model.parameters().Where(p => p.requires_grad).ToArray();
+    protected virtual (IReadOnlyList<Parameter> Parameters, IReadOnlyList<string> Names) OnPrepared(nn.Module model, Dictionary<string, Tensor> originals) =>
+        OnTrainableChanged(model);
+
+    /// <summary>Called by <see cref="RefreshTrainable"/>: the trainable parameters and their names, in model order.</summary>
+    protected virtual (IReadOnlyList<Parameter> Parameters, IReadOnlyList<string> Names) OnTrainableChanged(nn.Module model)
+    {
+        var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).ToArray();
+        return (trainable.Select(p => p.parameter).ToArray(), trainable.Select(p => p.name).ToArray());
+    }
 
     /// <summary>Called after every backward pass (e.g. to move gradients onto master weights).</summary>
     protected virtual void AfterBackward()

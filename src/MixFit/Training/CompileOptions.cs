@@ -47,6 +47,12 @@ public sealed record CompileOptions
     /// <summary>Per-module policy overrides by module path.</summary>
     public IReadOnlyDictionary<string, DTypePolicy> ModuleOverrides { get; init; } = new Dictionary<string, DTypePolicy>();
 
+    /// <summary>
+    /// Learning-rate multipliers by module path (parameter groups), e.g. <c>{ ["base"] = 0.1 }</c> to fine-tune a pretrained
+    /// base ten times slower than the head. A parameter takes the scale of the longest matching prefix.
+    /// </summary>
+    public IReadOnlyDictionary<string, double> LearningRateScales { get; init; } = new Dictionary<string, double>();
+
     /// <summary>Which kernels run the step. Default auto (fused where available).</summary>
     public AmpKernelPreference Kernels { get; init; } = AmpKernelPreference.Auto;
 

@@ -93,8 +93,26 @@ public sealed class Trainer : IDisposable
             throw new InvalidOperationException(
                 $"This trainer was compiled under \"{precision.Policy.Name}\"; it cannot be recompiled under \"{policy.Name}\". Create a new Trainer over a fresh model.");
         }
+        else
+        {
+            // Layers may have been frozen or unfrozen since the last compile (fine-tuning).
+            precision.RefreshTrainable();
+        }
+
+        if (precision.Parameters.Count == 0)
+        {
+            throw new InvalidOperationException("The model has no trainable parameters (everything is frozen).");
+        }
 
         var optimizer = options.OptimizerFactory?.Invoke(precision.Parameters) ?? options.Optimizer.Create(precision.Parameters, precision.Kernels);
+        foreach (var group in Enumerable.Range(0, precision.Parameters.Count)
+            .Select(i => (Index: i, Scale: ScaleFor(precision.ParameterNames[i], options.LearningRateScales)))
+            .Where(x => x.Scale != 1.0)
+            .GroupBy(x => x.Scale))
+        {
+            optimizer.SetLearningRateScale(group.Select(x => precision.Parameters[x.Index]), group.Key);
+        }
+
         Optimizer?.Dispose();
         Optimizer = optimizer;
         Loss = loss;
@@ -410,6 +428,13 @@ public sealed class Trainer : IDisposable
         Optimizer?.Dispose();
         precision?.Dispose();
     }
+
+    private static double ScaleFor(string parameter, IReadOnlyDictionary<string, double> scales) =>
+        scales.Where(kv => parameter == kv.Key || parameter.StartsWith(kv.Key + ".", StringComparison.Ordinal))
+            .OrderByDescending(kv => kv.Key.Length)
+            .Select(kv => kv.Value)
+            .DefaultIfEmpty(1.0)
+            .First();
 
     private static bool IsSafeTensors(string path) => path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase);
 
