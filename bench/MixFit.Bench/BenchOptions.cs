@@ -7,7 +7,7 @@ internal sealed record BenchOptions(int Steps, int HalfSteps, int Warmup, int Fi
 {
     public static BenchOptions Parse(string[] args)
     {
-        var options = new BenchOptions(20, 10, 3, 10, new HashSet<string> { "small-cnn", "resnet18", "fit", "data", "tracking" });
+        var options = new BenchOptions(20, 10, 3, 10, new HashSet<string> { "small-cnn", "resnet18", "fit", "data", "tracking", "transfer" });
         for (int i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.");
@@ -26,7 +26,7 @@ internal sealed record BenchOptions(int Steps, int HalfSteps, int Warmup, int Fi
                 "--warmup" => options with { Warmup = Count("--warmup") },
                 "--fit-rounds" => options with { FitRounds = Count("--fit-rounds") },
                 "--models" => options with { Models = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet() },
-                _ => throw new ArgumentException($"Unknown option \"{args[i]}\". Options: --steps N, --half-steps N, --warmup N, --fit-rounds N, --models small-cnn,resnet18,fit,data,tracking."),
+                _ => throw new ArgumentException($"Unknown option \"{args[i]}\". Options: --steps N, --half-steps N, --warmup N, --fit-rounds N, --models small-cnn,resnet18,fit,data,tracking,transfer."),
             };
         }
 
