@@ -1,5 +1,6 @@
 using System.CommandLine;
 using MixFit.Native;
+using MixFit.Precision;
 
 namespace MixFit.Cli;
 
@@ -8,12 +9,12 @@ internal static class DoctorCommand
 {
     public static Command Create()
     {
-        var command = new Command("doctor", "Print versions, devices, CPU precision features and the recommended policy.");
+        var command = new Command("doctor", "Print versions, devices, CPU precision features, measured throughput per dtype and the recommended policy.");
         command.SetAction(_ => Run(Console.Out));
         return command;
     }
 
-    public static int Run(TextWriter output)
+    public static int Run(TextWriter output, double seconds = 0.3)
     {
         SystemReport report;
         try
@@ -43,8 +44,17 @@ internal static class DoctorCommand
         output.WriteLine($"  F16C        {Flag(cpu.F16C)} (conversion only)");
         output.WriteLine($"AMP kernels   {report.AmpKernels}");
         output.WriteLine($"Data          Fashion-MNIST {(report.FullFashionMnistInstalled ? "full set (dataset-fashion-mnist)" : "embedded subset (6,000 train / 1,000 test)")}");
-        var (policy, reason) = report.Recommendation;
-        output.WriteLine($"Recommended   {policy}: {reason}");
+        output.WriteLine("Throughput    (GFLOP/s, measured now; relative to float32)");
+        var measured = PrecisionProbe.Measure(null, seconds);
+        var relative = PrecisionProbe.RelativeSpeed(measured);
+        foreach (var group in measured.GroupBy(r => r.DType))
+        {
+            string rates = string.Join("  ", group.Select(r => $"{r.Operation} {r.GigaflopsPerSecond,7:F1}"));
+            output.WriteLine($"  {group.Key,-11} {rates}  ({relative[group.Key]:F2}x)");
+        }
+
+        var (policy, reason) = PrecisionProbe.Recommend(measured, report.CudaAvailable);
+        output.WriteLine($"Recommended   {policy.Name}: {reason}");
         return 0;
     }
 }

@@ -16,8 +16,9 @@ public static class RunComparison
         var baseline = list.FirstOrDefault(r => Policy(r) == "float32");
         double? baseMs = baseline is null ? null : Get(baseline, "ms_per_step");
         return list.Select(r => new ComparisonRow(
-            r.Id, r.Name, Policy(r), r.Status.ToString().ToLowerInvariant(), Get(r, "loss"), Get(r, "accuracy"), Get(r, "val_accuracy"),
-            Get(r, "training_time"), Get(r, "ms_per_step"), Get(r, "peak_memory_mb"), Get(r, "skipped_steps"),
+            r.Id, r.Name, Policy(r), r.Status.ToString().ToLowerInvariant(), Get(r, "epochs"), Get(r, "training_time"),
+            Get(r, "training_time") is { } t && Get(r, "epochs") is { } e && e > 0 ? t / e : null, Get(r, "ms_per_step"), Get(r, "peak_memory_mb"),
+            Get(r, "loss"), Get(r, "accuracy"), Get(r, "val_accuracy"), Get(r, "skipped_steps"),
             baseMs is { } b && Get(r, "ms_per_step") is { } ms && ms > 0 ? b / ms : null)).ToList();
     }
 
@@ -25,11 +26,12 @@ public static class RunComparison
     public static string Table(IReadOnlyList<ComparisonRow> rows)
     {
         string F(double? v, string format) => v is { } x ? x.ToString(format, CultureInfo.InvariantCulture) : "-";
-        var header = new[] { "run", "policy", "status", "final loss", "accuracy", "val acc", "train time", "ms/step", "peak MB", "skipped", "speed-up" };
+        var header = new[] { "run", "policy", "status", "epochs", "train time", "time/epoch", "ms/step", "peak MB", "final loss", "accuracy", "val acc", "skipped", "speed-up" };
         var lines = rows.Select(r => new[]
         {
-            r.Name, r.Policy, r.Status, F(r.FinalLoss, "F4"), F(r.Accuracy, "F4"), F(r.ValAccuracy, "F4"), r.TrainingSeconds is { } t ? $"{t:F1}s" : "-",
-            F(r.MsPerStep, "F1"), F(r.PeakMemoryMb, "F0"), F(r.SkippedSteps, "F0"), r.SpeedUp is { } s ? $"{s:F2}x" : "-",
+            r.Name, r.Policy, r.Status, F(r.Epochs, "F0"), r.TrainingSeconds is { } t ? $"{t:F1}s" : "-", r.SecondsPerEpoch is { } e ? $"{e:F1}s" : "-",
+            F(r.MsPerStep, "F1"), F(r.PeakMemoryMb, "F0"), F(r.FinalLoss, "F4"), F(r.Accuracy, "F4"), F(r.ValAccuracy, "F4"), F(r.SkippedSteps, "F0"),
+            r.SpeedUp is { } s ? $"{s:F2}x" : "-",
         }).ToList();
         var widths = header.Select((h, i) => Math.Max(h.Length, lines.Count == 0 ? 0 : lines.Max(l => l[i].Length))).ToArray();
         var text = new StringBuilder();

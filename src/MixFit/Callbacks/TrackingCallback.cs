@@ -47,6 +47,9 @@ public sealed class TrackingCallback : Callback, IDisposable
     /// <summary>Whether console output is teed into the run.</summary>
     public bool CaptureConsole { get; }
 
+    /// <summary>The status the run ends with when the fit returns (set <see cref="RunStatus.Killed"/> when the user interrupted it).</summary>
+    public RunStatus CompletionStatus { get; set; } = RunStatus.Finished;
+
     /// <summary>The run, once the fit started.</summary>
     public Run? Run { get; private set; }
 
@@ -131,7 +134,7 @@ public sealed class TrackingCallback : Callback, IDisposable
         }
 
         Run.UpdateSummary(summary);
-        Run.Finish();
+        Run.Finish(CompletionStatus);
     }
 
     /// <summary>Marks the run failed when the fit did not reach its end; releases the sampler.</summary>

@@ -1,0 +1,136 @@
+using MixFit.Data;
+using MixFit.Data.Transforms;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MixFit.Experiments;
+
+/// <summary>
+/// Training, validation and test data for the CLI's jobs: <c>fashion-mnist</c> (the embedded subset, or Debian's full
+/// set when installed) or a folder in the article's layout (<c>train.csv</c> + <c>images/</c>, optionally a label map).
+/// </summary>
+public sealed class ExperimentData
+{
+    private ExperimentData(IBatchSource train, IBatchSource? validation, IBatchSource? test, LabelMap labels, int channels, string description)
+    {
+        Train = train;
+        Validation = validation;
+        Test = test;
+        Labels = labels;
+        Channels = channels;
+        Description = description;
+    }
+
+    /// <summary>Training batches.</summary>
+    public IBatchSource Train { get; }
+
+    /// <summary>Validation batches, or null.</summary>
+    public IBatchSource? Validation { get; }
+
+    /// <summary>Test batches, or null.</summary>
+    public IBatchSource? Test { get; }
+
+    /// <summary>The classes.</summary>
+    public LabelMap Labels { get; }
+
+    /// <summary>Channels of the batches.</summary>
+    public int Channels { get; }
+
+    /// <summary>What was loaded, for logs and run configs.</summary>
+    public string Description { get; }
+
+    /// <summary>Loads <paramref name="spec"/> for a model whose input channels <paramref name="channelsFor"/> gives (from the data's own channels), at <paramref name="imageSize"/> pixels.</summary>
+    /// <exception cref="DirectoryNotFoundException">The data folder does not exist.</exception>
+    public static ExperimentData Load(
+        string spec, int imageSize, Func<int, int> channelsFor, int batchSize, double validationSplit, int seed, string? labelMapPath = null, int? limit = null)
+    {
+        if (string.Equals(spec, "fashion-mnist", StringComparison.OrdinalIgnoreCase))
+        {
+            return FashionMnistData(imageSize, channelsFor(1), batchSize, validationSplit, seed, limit);
+        }
+
+        if (!Directory.Exists(spec))
+        {
+            throw new DirectoryNotFoundException($"Data folder not found: {spec} (expected \"fashion-mnist\" or a folder with train.csv and images/).");
+        }
+
+        string csv = Path.Combine(spec, "train.csv");
+        string images = Path.Combine(spec, "images");
+        var map = labelMapPath is not null ? LabelMap.Load(labelMapPath)
+            : File.Exists(Path.Combine(spec, "label_map.json")) ? LabelMap.Load(Path.Combine(spec, "label_map.json")) : null;
+        var dataset = ImageDataset.FromCsv(csv, images, new CsvDatasetOptions { LabelMap = map });
+        if (limit is { } n)
+        {
+            dataset = dataset.Take(n);
+        }
+
+        int channels = channelsFor(3);
+        var options = new ImagePipelineOptions
+        {
+            BatchSize = batchSize, Seed = seed, Channels = channels, Workers = Math.Max(1, Environment.ProcessorCount),
+            Transforms = new ImageTransform[] { new Resize(imageSize, imageSize), new RandomHorizontalFlip() },
+            Normalization = channels == 3 ? PixelNormalization.ImageNet : PixelNormalization.UnitRange,
+        };
+        var evaluation = options with { Shuffle = false, Transforms = new ImageTransform[] { new Resize(imageSize, imageSize) } };
+        if (validationSplit > 0)
+        {
+            var (train, validation) = dataset.Split(validationSplit, seed);
+            return new ExperimentData(new ImagePipeline(train, options), new ImagePipeline(validation, evaluation), null, dataset.Labels!, channels, $"{spec} ({train.Count} train, {validation.Count} validation)");
+        }
+
+        return new ExperimentData(new ImagePipeline(dataset, options), null, null, dataset.Labels!, channels, $"{spec} ({dataset.Count} images)");
+    }
+
+    /// <summary>Builds a pipeline over an unlabelled CSV of images for prediction.</summary>
+    public static (ImagePipeline Pipeline, ImageDataset Dataset) Unlabelled(string csv, string images, int imageSize, int channels, int batchSize)
+    {
+        var dataset = ImageDataset.FromCsv(csv, images, new CsvDatasetOptions { LabelColumn = null });
+        var pipeline = new ImagePipeline(dataset, new ImagePipelineOptions
+        {
+            BatchSize = batchSize, Shuffle = false, Channels = channels, Transforms = new ImageTransform[] { new Resize(imageSize, imageSize) },
+            Normalization = channels == 3 ? PixelNormalization.ImageNet : PixelNormalization.UnitRange,
+        });
+        return (pipeline, dataset);
+    }
+
+    private static ExperimentData FashionMnistData(int imageSize, int channels, int batchSize, double validationSplit, int seed, int? limit)
+    {
+        var train = FashionMnist.Load(FashionMnistSplit.Train);
+        var test = FashionMnist.Load(FashionMnistSplit.Test);
+        var (x, y) = train.ToTensors(limit);
+        var (testX, testY) = test.ToTensors(limit is { } n ? Math.Max(100, n / 6) : null);
+        x.DetachFromDisposeScope();
+        y.DetachFromDisposeScope();
+        testX.DetachFromDisposeScope();
+        testY.DetachFromDisposeScope();
+        var source = new TensorBatchSource(x, y, batchSize, shuffle: true, seed: seed);
+        IBatchSource trainSource = source;
+        IBatchSource? validation = null;
+        if (validationSplit > 0)
+        {
+            var (t, v) = source.SplitLast(validationSplit, batchSize);
+            trainSource = t;
+            validation = v;
+        }
+
+        IBatchSource testSource = new TensorBatchSource(testX, testY, batchSize);
+        if (imageSize != 28 || channels != 1)
+        {
+            // Upsample and repeat channels per batch, so memory holds 28x28 images only.
+            Batch Adapt(Batch b) => b with { X = Adapt28(b.X, imageSize, channels) };
+            trainSource = new MappedBatchSource(trainSource, Adapt);
+            validation = validation is null ? null : new MappedBatchSource(validation, Adapt);
+            testSource = new MappedBatchSource(testSource, Adapt);
+        }
+
+        var labels = new LabelMap(FashionMnist.ClassNames.Select((name, i) => (i.ToString(System.Globalization.CultureInfo.InvariantCulture), name)));
+        string description = $"Fashion-MNIST {(FashionMnist.FullSetInstalled ? "full set" : "embedded subset")}, {x.shape[0]} training images, {testX.shape[0]} test images";
+        return new ExperimentData(trainSource, validation, testSource, labels, channels, description);
+    }
+
+    private static Tensor Adapt28(Tensor x, int size, int channels)
+    {
+        var resized = size == 28 ? x : nn.functional.interpolate(x, new long[] { size, size }, mode: InterpolationMode.Bilinear, align_corners: false);
+        return channels == 1 ? resized : resized.expand(-1, channels, -1, -1).contiguous();
+    }
+}
