@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using MixFit.Applications;
+using MixFit.Tracking.Store;
+
+namespace MixFit.Tests.Cli;
+
+/// <summary>End to end: the real command on tiny real data.</summary>
+public sealed class CliTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("mixfit-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    private string P(string name) => Path.Combine(dir, name);
+
+    [Fact]
+    public void Compare_prints_the_table_stores_the_runs_and_writes_the_report()
+    {
+        var (code, output, error) = CliRunner.Run("compare", "--limit", "400", "--epochs", "1", "--store", P("store"), "--out", P("out"), "--verbose", "2");
+        Assert.True(code == 0, error);
+        Assert.Contains("== float32 ==", output);
+        Assert.Matches(@"\d+/\d+ - \d+s - loss: \d\.\d{4} - accuracy: \d\.\d{4}", output);
+        Assert.Contains("speed-up", output);
+        Assert.Contains("small-cnn-float32", output);
+        bool fp16Skipped = output.Contains("mixed_float16 skipped:", StringComparison.Ordinal);
+        var runs = RunStore.Open(P("store")).List();
+        Assert.Equal(fp16Skipped ? 2 : 3, runs.Count);
+        Assert.All(runs, r => Assert.Equal(RunStatus.Finished, r.Status));
+        Assert.True(File.Exists(P("out/report.html")));
+        Assert.True(File.Exists(P("out/charts/loss.png")));
+        Assert.Contains("small-cnn-mixed_bfloat16", File.ReadAllText(P("out/report.html")));
+    }
+
+    [Fact]
+    public void Train_on_an_exported_folder_then_predict_writes_the_original_category_ids()
+    {
+        var export = CliRunner.Run("datasets", "export", "fashion-mnist", "--out", P("fm"), "--count", "300");
+        Assert.True(export.ExitCode == 0, export.Error);
+        var test = CliRunner.Run("datasets", "export", "fashion-mnist", "--split", "test", "--out", P("fmtest"), "--count", "60");
+        Assert.True(test.ExitCode == 0, test.Error);
+
+        var train = CliRunner.Run("train", "--data", P("fm"), "--epochs", "2", "--batch-size", "32", "--policy", "mixed_bfloat16",
+            "--checkpoint-dir", P("ckpt"), "--store", P("store"), "--run-name", "folder-run", "--verbose", "2");
+        Assert.True(train.ExitCode == 0, train.Error + train.Output);
+        Assert.Contains("Epoch 2/2", train.Output);
+        Assert.True(File.Exists(P("ckpt/last.ckpt.safetensors")));
+        Assert.True(File.Exists(P("ckpt/mixfit-model.json")));
+        Assert.Equal("folder-run", RunStore.Open(P("store")).List().Single().Name);
+
+        var predict = CliRunner.Run("predict", "--checkpoint", P("ckpt/last.ckpt.safetensors"), "--data", P("fmtest/train.csv"), "-o", P("pred.csv"));
+        Assert.True(predict.ExitCode == 0, predict.Error);
+        var predicted = File.ReadAllLines(P("pred.csv"));
+        var truth = File.ReadAllLines(P("fmtest/train.csv"));
+        Assert.Equal("image,category", predicted[0]);
+        Assert.Equal(61, predicted.Length);
+        Assert.All(predicted.Skip(1), line => Assert.InRange(int.Parse(line.Split(',')[1], System.Globalization.CultureInfo.InvariantCulture), 0, 9));
+        double accuracy = predicted.Skip(1).Zip(truth.Skip(1)).Count(p => p.First == p.Second) / 60.0;
+        Assert.True(accuracy > 0.3, $"accuracy {accuracy} is no better than chance");
+    }
+
+    [Theory]
+    [InlineData("--policy", "mixed_half", "mixed_bfloat16")]
+    [InlineData("--model", "vgg16", "mobilenet_v2")]
+    [InlineData("--optimizer", "adagrad", "rmsprop")]
+    [InlineData("--loss-scale", "sometimes", "dynamic")]
+    public void Bad_choices_exit_non_zero_listing_the_valid_ones(string option, string value, string listed)
+    {
+        var (code, _, error) = CliRunner.Run("train", option, value, "--store", P("store"));
+        Assert.Equal(2, code);
+        Assert.Contains(value, error);
+        Assert.Contains(listed, error);
+    }
+
+    [Fact]
+    public void A_missing_data_folder_or_a_malformed_label_map_is_a_clear_error()
+    {
+        var missing = CliRunner.Run("train", "--data", P("nowhere"), "--store", P("store"));
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Contains("nowhere", missing.Error);
+
+        CliRunner.Run("datasets", "export", "fashion-mnist", "--out", P("fm"), "--count", "20");
+        File.WriteAllText(P("bad-map.json"), "{ \"0\": \"T-shirt\", ");
+        var map = CliRunner.Run("train", "--data", P("fm"), "--label-map", P("bad-map.json"), "--store", P("store"));
+        Assert.Equal(2, map.ExitCode);
+        Assert.Contains("bad-map.json", map.Error);
+        Assert.Contains("not valid JSON", map.Error);
+    }
+
+    [Fact]
+    public void Cuda_without_a_cuda_build_explains_how_to_get_one()
+    {
+        if (TorchSharp.torch.cuda.is_available())
+        {
+            return;
+        }
+
+        var (code, _, error) = CliRunner.Run("train", "--device", "cuda", "--store", P("store"), "--limit", "64");
+        Assert.Equal(2, code);
+        Assert.Contains("TorchSharp-cuda-linux", error);
+    }
+
+    [Fact]
+    public async Task Ctrl_c_stops_cleanly_leaving_a_killed_run_and_a_loadable_checkpoint()
+    {
+        using var child = CliRunner.Start("train", "--limit", "3000", "--epochs", "50", "--batch-size", "64", "--checkpoint-dir", P("ckpt"), "--store", P("store"), "--verbose", "2");
+        var error = child.StandardError.ReadToEndAsync();
+        string? line;
+        while ((line = child.StandardOutput.ReadLine()) is not null && !line.StartsWith("Epoch 3/", StringComparison.Ordinal))
+        {
+        }
+
+        Assert.NotNull(line);
+        using (var kill = Process.Start("kill", new[] { "-INT", child.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) }))
+        {
+            kill.WaitForExit();
+        }
+
+        child.StandardOutput.ReadToEnd();
+        Assert.True(child.WaitForExit(60_000));
+        Assert.Equal(130, child.ExitCode);
+        Assert.Contains("Stopping after the current step", await error);
+
+        var run = RunStore.Open(P("store")).List().Single();
+        Assert.Equal(RunStatus.Killed, run.Status);
+        var weights = WeightLoader.Read(P("ckpt/last.ckpt.safetensors"));
+        Assert.Contains("fc2.weight", weights.Keys);
+    }
+}
