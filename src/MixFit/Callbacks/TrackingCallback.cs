@@ -56,6 +56,7 @@ public sealed class TrackingCallback : Callback, IDisposable
     /// <inheritdoc />
     public override void OnTrainBegin(IReadOnlyDictionary<string, double> logs)
     {
+        ResetPeakResident();
         Run = store.StartRun(name, Config(), tags: tags);
         if (CaptureConsole)
         {
@@ -189,6 +190,18 @@ public sealed class TrackingCallback : Callback, IDisposable
             ["samples"] = Context.TrainData?.Count,
             ["environment"] = environment,
         };
+    }
+
+    /// <summary>Linux: writing 5 to clear_refs resets VmHWM, so a run's peak is its own even when a process trains several runs.</summary>
+    private static void ResetPeakResident()
+    {
+        try
+        {
+            File.WriteAllText("/proc/self/clear_refs", "5");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
     }
 
     private static double? PeakResidentMegabytes()

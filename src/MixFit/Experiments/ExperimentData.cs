@@ -9,8 +9,10 @@ namespace MixFit.Experiments;
 /// Training, validation and test data for the CLI's jobs: <c>fashion-mnist</c> (the embedded subset, or Debian's full
 /// set when installed) or a folder in the article's layout (<c>train.csv</c> + <c>images/</c>, optionally a label map).
 /// </summary>
-public sealed class ExperimentData
+public sealed class ExperimentData : IDisposable
 {
+    private readonly List<Tensor> owned = new();
+
     private ExperimentData(IBatchSource train, IBatchSource? validation, IBatchSource? test, LabelMap labels, int channels, string description)
     {
         Train = train;
@@ -38,6 +40,17 @@ public sealed class ExperimentData
 
     /// <summary>What was loaded, for logs and run configs.</summary>
     public string Description { get; }
+
+    /// <summary>Releases the in-memory images (Fashion-MNIST tensors).</summary>
+    public void Dispose()
+    {
+        foreach (var t in owned)
+        {
+            t.Dispose();
+        }
+
+        owned.Clear();
+    }
 
     /// <summary>Loads <paramref name="spec"/> for a model whose input channels <paramref name="channelsFor"/> gives (from the data's own channels), at <paramref name="imageSize"/> pixels.</summary>
     /// <exception cref="DirectoryNotFoundException">The data folder does not exist.</exception>
@@ -125,7 +138,9 @@ public sealed class ExperimentData
 
         var labels = new LabelMap(FashionMnist.ClassNames.Select((name, i) => (i.ToString(System.Globalization.CultureInfo.InvariantCulture), name)));
         string description = $"Fashion-MNIST {(FashionMnist.FullSetInstalled ? "full set" : "embedded subset")}, {x.shape[0]} training images, {testX.shape[0]} test images";
-        return new ExperimentData(trainSource, validation, testSource, labels, channels, description);
+        var data = new ExperimentData(trainSource, validation, testSource, labels, channels, description);
+        data.owned.AddRange(new[] { x, y, testX, testY });
+        return data;
     }
 
     private static Tensor Adapt28(Tensor x, int size, int channels)

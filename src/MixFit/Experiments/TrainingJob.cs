@@ -90,7 +90,7 @@ public static class TrainingJob
         var policy = DTypePolicy.Parse(options.Policy);
         Session.Clear(options.Seed);
         int imageSize = options.ResolvedImageSize;
-        var data = ExperimentData.Load(options.Data, imageSize, c => ModelSpec.ChannelsFor(options.Model, c), options.BatchSize, options.ValidationSplit, options.Seed, options.LabelMap, options.Limit);
+        using var data = ExperimentData.Load(options.Data, imageSize, c => ModelSpec.ChannelsFor(options.Model, c), options.BatchSize, options.ValidationSplit, options.Seed, options.LabelMap, options.Limit);
         var spec = new ModelSpec(options.Model, data.Labels.Count, data.Channels, imageSize, policy.Name, data.Labels.Ids, data.Labels.Names);
         var (module, overrides, transfer) = spec.Build(baseTrainable: !options.FreezeBase);
         if (options.Weights is { } weights)
