@@ -119,11 +119,13 @@ public sealed class ExperimentData : IDisposable
         var source = new TensorBatchSource(x, y, batchSize, shuffle: true, seed: seed);
         IBatchSource trainSource = source;
         IBatchSource? validation = null;
+        var views = new List<Tensor>();
         if (validationSplit > 0)
         {
             var (t, v) = source.SplitLast(validationSplit, batchSize);
             trainSource = t;
             validation = v;
+            views.AddRange(new[] { t.X, t.Y!, v.X, v.Y! });
         }
 
         IBatchSource testSource = new TensorBatchSource(testX, testY, batchSize);
@@ -139,7 +141,7 @@ public sealed class ExperimentData : IDisposable
         var labels = new LabelMap(FashionMnist.ClassNames.Select((name, i) => (i.ToString(System.Globalization.CultureInfo.InvariantCulture), name)));
         string description = $"Fashion-MNIST {(FashionMnist.FullSetInstalled ? "full set" : "embedded subset")}, {x.shape[0]} training images, {testX.shape[0]} test images";
         var data = new ExperimentData(trainSource, validation, testSource, labels, channels, description);
-        data.owned.AddRange(new[] { x, y, testX, testY });
+        data.owned.AddRange(views.Concat(new[] { x, y, testX, testY }));
         return data;
     }
 

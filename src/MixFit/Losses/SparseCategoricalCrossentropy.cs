@@ -4,27 +4,15 @@ using static TorchSharp.torch;
 namespace MixFit.Losses;
 
 /// <summary>Cross-entropy against integer class indices. Default: from logits, no label smoothing.</summary>
-public sealed class SparseCategoricalCrossentropy : Loss
+public sealed class SparseCategoricalCrossentropy : CrossentropyLoss
 {
     /// <summary>Creates the loss.</summary>
-    /// <param name="fromLogits">Outputs are logits (recommended; numerically stable) rather than probabilities.</param>
+    /// <param name="fromLogits">Outputs are logits rather than probabilities.</param>
     /// <param name="labelSmoothing">Mixes the one-hot target with a uniform distribution, in [0, 1).</param>
     public SparseCategoricalCrossentropy(bool fromLogits = true, double labelSmoothing = 0)
+        : base(fromLogits, labelSmoothing)
     {
-        if (labelSmoothing is < 0 or >= 1)
-        {
-            throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "Label smoothing must be in [0, 1).");
-        }
-
-        FromLogits = fromLogits;
-        LabelSmoothing = labelSmoothing;
     }
-
-    /// <summary>Whether outputs are logits.</summary>
-    public bool FromLogits { get; }
-
-    /// <summary>Label smoothing factor.</summary>
-    public double LabelSmoothing { get; }
 
     /// <inheritdoc />
     public override string Name => "sparse_categorical_crossentropy";
@@ -36,9 +24,8 @@ public sealed class SparseCategoricalCrossentropy : Loss
     public override Tensor Compute(Tensor output, Tensor target)
     {
         CheckShapes(output, target);
-        var logits = output.to(ScalarType.Float32);
         var labels = target.to(ScalarType.Int64);
-        var logProbabilities = FromLogits ? logits.log_softmax(1) : logits.clamp(1e-7, 1 - 1e-7).log();
+        var logProbabilities = LogProbabilities(output);
         var nll = -logProbabilities.gather(1, labels.unsqueeze(1)).squeeze(1);
         if (LabelSmoothing == 0)
         {

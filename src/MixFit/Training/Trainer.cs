@@ -135,14 +135,24 @@ public sealed class Trainer : IDisposable
     {
         options = (options ?? new FitOptions()).Validated();
         var source = new TensorBatchSource(x, y, options.BatchSize, options.Shuffle, options.Seed);
-        var validation = options.ValidationData;
-        if (validation is null && options.ValidationSplit > 0)
+        if (options.ValidationData is not null || options.ValidationSplit == 0)
         {
-            (source, var held) = source.SplitLast(options.ValidationSplit, options.BatchSize);
-            validation = held;
+            return Fit(source, options with { ValidationSplit = 0 });
         }
 
-        return Fit(source, options with { ValidationData = validation, ValidationSplit = 0 });
+        var (train, held) = source.SplitLast(options.ValidationSplit, options.BatchSize);
+        try
+        {
+            return Fit(train, options with { ValidationData = held, ValidationSplit = 0 });
+        }
+        finally
+        {
+            // The split's views of x and y belong to this call.
+            foreach (var view in new[] { train.X, train.Y, held.X, held.Y })
+            {
+                view?.Dispose();
+            }
+        }
     }
 
     /// <summary>Trains on a batch source for <see cref="FitOptions.Epochs"/> epochs and returns the history.</summary>
@@ -234,17 +244,10 @@ public sealed class Trainer : IDisposable
         int batch = 0;
         using (no_grad())
         {
-            using var batches = data.GetBatches(0).GetEnumerator();
-            while (true)
+            foreach (var current in data.ScopedBatches(0))
             {
-                using var scope = NewDisposeScope();
-                if (!batches.MoveNext())
-                {
-                    break;
-                }
-
                 list.PredictBatchBegin(batch, NoLogs);
-                var output = precision!.ConvertOutput(Module.call(precision.ConvertInput(batches.Current.X))).cpu();
+                var output = precision!.ConvertOutput(Module.call(precision.ConvertInput(current.X))).cpu();
                 outputs.Add(output.MoveToOuterDisposeScope());
                 list.PredictBatchEnd(batch++, NoLogs);
             }
@@ -489,18 +492,11 @@ public sealed class Trainer : IDisposable
         var logs = new Dictionary<string, double>();
         int accumulated = 0;
         int step = 0;
-        using var batches = train.GetBatches(epoch).GetEnumerator();
-        while (context.StepsPerEpoch is not { } limit || step < limit)
+        var batches = train.ScopedBatches(epoch);
+        foreach (var batch in context.StepsPerEpoch is { } limit ? batches.Take(limit) : batches)
         {
-            using var scope = NewDisposeScope();
-            if (!batches.MoveNext())
-            {
-                break;
-            }
-
             callbacks.TrainBatchBegin(step, NoLogs);
             var watch = Stopwatch.StartNew();
-            var batch = batches.Current;
             var target = (batch.Y ?? throw new ArgumentException("Training batches need targets (Batch.Y is null).")).to(precision!.Device);
             var output = precision.ConvertOutput(Module.call(precision.ConvertInput(batch.X)));
             if (!targetsChecked)
@@ -590,17 +586,9 @@ public sealed class Trainer : IDisposable
             int batch = 0;
             using (no_grad())
             {
-                using var batches = data.GetBatches(0).GetEnumerator();
-                while (true)
+                foreach (var current in data.ScopedBatches(0))
                 {
-                    using var scope = NewDisposeScope();
-                    if (!batches.MoveNext())
-                    {
-                        break;
-                    }
-
                     callbacks.TestBatchBegin(batch, NoLogs);
-                    var current = batches.Current;
                     var target = (current.Y ?? throw new ArgumentException("Evaluation batches need targets (Batch.Y is null).")).to(precision!.Device);
                     var output = precision.ConvertOutput(Module.call(precision.ConvertInput(current.X)));
                     if (batch == 0)

@@ -167,6 +167,36 @@ public class TrainerTests
     }
 
     [Fact]
+    public void Fit_and_evaluate_leak_no_tensors()
+    {
+        var (x, y) = TinyProblems.FashionMnist(64);
+        using var trainer = new Trainer(TinyProblems.Mlp(2), CPU);
+        trainer.Compile(new CompileOptions { Policy = DTypePolicy.MixedFloat16, Metrics = new[] { "accuracy" } });
+        var options = new FitOptions { Epochs = 1, BatchSize = 16, Verbose = 0, ValidationSplit = 0.25 };
+        trainer.Fit(x, y, options);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        long before = Tensor.TotalCount;
+
+        // No collection while measuring: an undisposed tensor must show up in the count, not be finalized away.
+        Assert.True(GC.TryStartNoGCRegion(200 << 20));
+        long after;
+        try
+        {
+            trainer.Fit(x, y, options with { Epochs = 3, InitialEpoch = 1 });
+            trainer.Evaluate(x, y, batchSize: 16, verbose: 0);
+            after = Tensor.TotalCount;
+        }
+        finally
+        {
+            GC.EndNoGCRegion();
+        }
+
+        Assert.Equal(before, after);
+    }
+
+    [Fact]
     public void Recompiling_under_another_policy_is_refused()
     {
         using var trainer = new Trainer(SmallCnn.Create(), CPU);
