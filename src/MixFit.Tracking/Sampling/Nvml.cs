@@ -17,6 +17,7 @@ public sealed class Nvml
     private readonly PowerUsage powerUsage;
     private readonly Temperature temperature;
     private readonly DeviceName deviceName;
+    private readonly DriverVersion driverVersion;
 
     private Nvml(IntPtr library)
     {
@@ -29,6 +30,7 @@ public sealed class Nvml
         powerUsage = Function<PowerUsage>("nvmlDeviceGetPowerUsage");
         temperature = Function<Temperature>("nvmlDeviceGetTemperature");
         deviceName = Function<DeviceName>("nvmlDeviceGetName");
+        driverVersion = Function<DriverVersion>("nvmlSystemGetDriverVersion");
     }
 
     private delegate int NvmlInit();
@@ -46,6 +48,8 @@ public sealed class Nvml
     private delegate int Temperature(IntPtr device, int sensor, out uint celsius);
 
     private delegate int DeviceName(IntPtr device, byte[] name, uint length);
+
+    private delegate int DriverVersion(byte[] version, uint length);
 
     /// <summary>Number of GPUs.</summary>
     public int DeviceCountValue { get; private set; }
@@ -83,6 +87,17 @@ public sealed class Nvml
             ? System.Text.Encoding.ASCII.GetString(buffer).TrimEnd('\0')
             : "unknown";
     }
+
+    /// <summary>The NVIDIA driver version, e.g. <c>550.54.15</c>.</summary>
+    public string Driver()
+    {
+        var buffer = new byte[96];
+        return driverVersion(buffer, (uint)buffer.Length) == 0 ? System.Text.Encoding.ASCII.GetString(buffer).TrimEnd('\0') : "unknown";
+    }
+
+    /// <summary>Total memory of GPU <paramref name="index"/> in bytes, or 0 when unreadable.</summary>
+    public ulong TotalMemory(int index) =>
+        deviceHandle((uint)index, out var device) == 0 && memoryInfo(device, out var memory) == 0 ? memory.Total : 0;
 
     /// <summary>W&amp;B-named readings of every GPU: <c>gpu.i.gpu</c>, <c>gpu.i.memoryAllocated</c>, <c>gpu.i.memoryAllocatedBytes</c>, <c>gpu.i.powerWatts</c>, <c>gpu.i.temp</c>.</summary>
     public Dictionary<string, double> Sample()

@@ -166,7 +166,9 @@ public sealed class TrackingCallback : Callback, IDisposable
         };
         if (Nvml.TryCreate() is { } nvml)
         {
-            environment["gpus"] = new JsonArray(Enumerable.Range(0, nvml.DeviceCountValue).Select(i => (JsonNode)nvml.Name(i)).ToArray());
+            environment["gpu_driver"] = nvml.Driver();
+            environment["gpus"] = new JsonArray(Enumerable.Range(0, nvml.DeviceCountValue)
+                .Select(i => (JsonNode)new JsonObject { ["name"] = nvml.Name(i), ["memory_mb"] = nvml.TotalMemory(i) / (1024 * 1024) }).ToArray());
         }
 
         if (GitCommit() is { } commit)

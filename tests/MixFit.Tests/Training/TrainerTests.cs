@@ -41,6 +41,23 @@ public class TrainerTests
     }
 
     [Fact]
+    public void Steps_per_epoch_caps_each_epoch_and_the_progress_bar_target()
+    {
+        var (x, y) = TinyProblems.FashionMnist(160);
+        using var trainer = new Trainer(TinyProblems.Mlp(1), CPU);
+        trainer.Compile();
+        int batches = 0;
+        var output = new StringWriter();
+        trainer.Fit(x, y, new FitOptions
+        {
+            Epochs = 2, BatchSize = 16, StepsPerEpoch = 3, Output = output,
+            Callbacks = new MixFit.Callbacks.Callback[] { new MixFit.Callbacks.LambdaCallback { BatchEnd = (_, _) => batches++ } },
+        });
+        Assert.Equal(6, batches);
+        Assert.Contains("3/3 [==============================]", output.ToString());
+    }
+
+    [Fact]
     public void Fit_accepts_plain_dotnet_arrays()
     {
         using var trainer = Regression(0, 0);
