@@ -22,7 +22,7 @@ namespace MixFit.Data;
 /// consuming thread. With <see cref="ImagePipelineOptions.SkipBad"/> it is left out of its batch and recorded in
 /// <see cref="Problems"/>. Abandoning an epoch early (e.g. early stopping) cancels the background work.</para>
 /// </remarks>
-public sealed class ImagePipeline : IBatchSource
+public sealed class ImagePipeline : IBatchSource, IDisposable
 {
     private readonly ConcurrentDictionary<int, SKBitmap> cache = new();
     private readonly ConcurrentQueue<DataProblem> problems = new();
@@ -66,6 +66,17 @@ public sealed class ImagePipeline : IBatchSource
     {
         var list = Problems;
         return list.Count == 0 ? "" : $"{list.Count} bad input(s) skipped:{Environment.NewLine}  {string.Join(Environment.NewLine + "  ", list)}";
+    }
+
+    /// <summary>Frees the decoded-image cache.</summary>
+    public void Dispose()
+    {
+        foreach (var bitmap in cache.Values)
+        {
+            bitmap.Dispose();
+        }
+
+        cache.Clear();
     }
 
     /// <summary>Resets <see cref="WaitSeconds"/> and <see cref="PeakBufferedBatches"/>.</summary>

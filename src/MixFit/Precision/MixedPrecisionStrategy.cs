@@ -195,5 +195,28 @@ public sealed class MixedPrecisionStrategy : PrecisionStrategy
     /// <inheritdoc />
     protected override void AfterStep() => SyncWorkingCopy(workingParams, masters);
 
+    /// <summary>Frees the float32 masters and their gradients (the model keeps its working copy).</summary>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            foreach (var grad in masterGrads)
+            {
+                grad.Dispose();
+            }
+
+            foreach (var master in masterByName.Values)
+            {
+                master.Dispose();
+            }
+
+            masterGrads.Clear();
+            masterByName.Clear();
+            masters.Clear();
+        }
+
+        base.Dispose(disposing);
+    }
+
     private void SyncWorkingCopy(IReadOnlyList<Tensor> working, IReadOnlyList<Tensor> source) => Kernels.Copy(working, source);
 }
