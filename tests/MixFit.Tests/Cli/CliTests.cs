@@ -58,6 +58,28 @@ public sealed class CliTests : IDisposable
         Assert.True(accuracy > 0.3, $"accuracy {accuracy} is no better than chance");
     }
 
+    [Fact]
+    public void Help_lists_every_command_and_doctor_recommends_a_measured_policy()
+    {
+        var help = CliRunner.Run("--help");
+        Assert.Equal(0, help.ExitCode);
+        foreach (var command in new[] { "compare", "train", "predict", "datasets", "doctor", "runs", "report" })
+        {
+            Assert.Contains(command, help.Output);
+        }
+
+        var trainHelp = CliRunner.Run("train", "--help");
+        Assert.Contains("--freeze-base", trainHelp.Output);
+        Assert.Contains("--checkpoint-dir", trainHelp.Output);
+
+        var doctor = CliRunner.Run("doctor");
+        Assert.True(doctor.ExitCode == 0, doctor.Error);
+        Assert.Contains("libtorch      2.10", doctor.Output);
+        Assert.Contains("AVX512-BF16", doctor.Output);
+        Assert.Matches(@"BFloat16\s+matmul\s+\d+\.\d\s+conv2d\s+\d+\.\d\s+\(\d+\.\d\dx\)", doctor.Output);
+        Assert.Matches(@"Recommended   (float32|mixed_bfloat16|mixed_float16): ", doctor.Output);
+    }
+
     [Theory]
     [InlineData("--policy", "mixed_half", "mixed_bfloat16")]
     [InlineData("--model", "vgg16", "mobilenet_v2")]
