@@ -514,7 +514,7 @@ public sealed class Trainer : IDisposable
                 accumulated = 0;
             }
 
-            ReadBatchResults(loss, output, target, logs);
+            ReadBatchResults(loss, output, target, logs, training: true);
             logs["ms_per_step"] = watch.Elapsed.TotalMilliseconds;
             callbacks.TrainBatchEnd(step, new Dictionary<string, double>(logs));
             step++;
@@ -539,8 +539,11 @@ public sealed class Trainer : IDisposable
         return new Dictionary<string, double>(logs.Where(kv => kv.Key != "ms_per_step"));
     }
 
-    /// <summary>Brings the batch's loss, metric totals, loss scale and skipped count to the host in one transfer.</summary>
-    private void ReadBatchResults(Tensor loss, Tensor output, Tensor target, Dictionary<string, double> logs)
+    /// <summary>
+    /// Brings the batch's loss and metric totals (and, when <paramref name="training"/>, the loss scale and skipped
+    /// count) to the host in one transfer.
+    /// </summary>
+    private void ReadBatchResults(Tensor loss, Tensor output, Tensor target, Dictionary<string, double> logs, bool training)
     {
         using var _ = no_grad();
         float n = output.shape[0];
@@ -548,7 +551,7 @@ public sealed class Trainer : IDisposable
         var detached = output.detach();
         parts.AddRange(metrics.Select(m => m.BatchTotals(detached, target)));
         var scaler = precision!.Scaler;
-        bool scaled = scaler.IsEnabled && scaler.ScaleTensor is not null;
+        bool scaled = training && scaler.IsEnabled && scaler.ScaleTensor is not null;
         if (scaled)
         {
             parts.Add(stack(new[] { scaler.ScaleTensor!, scaler.SkippedStepsTensor! }).to(loss.device));
@@ -564,7 +567,11 @@ public sealed class Trainer : IDisposable
             logs[metrics[i].Name] = metrics[i].Result();
         }
 
-        logs["lr"] = Optimizer!.LearningRate;
+        if (training)
+        {
+            logs["lr"] = Optimizer!.LearningRate;
+        }
+
         if (scaled)
         {
             logs["loss_scale"] = values[^2];
@@ -596,10 +603,7 @@ public sealed class Trainer : IDisposable
                         Loss!.Validate(output, target);
                     }
 
-                    ReadBatchResults(Loss!.Compute(output, target), output, target, logs);
-                    logs.Remove("lr");
-                    logs.Remove("loss_scale");
-                    logs.Remove("skipped_steps");
+                    ReadBatchResults(Loss!.Compute(output, target), output, target, logs, training: false);
                     callbacks.TestBatchEnd(batch++, new Dictionary<string, double>(logs));
                 }
             }
