@@ -87,8 +87,7 @@ internal static class TransferBenchmark
             }
         }
 
-        double peak = File.ReadLines("/proc/self/status").Where(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))
-            .Select(l => double.Parse(l.Split(':')[1].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024).First();
+        double peak = MixFit.Tracking.Sampling.ProcessMemory.PeakResidentMegabytes() ?? double.NaN;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{times.Order().ElementAt(times.Count / 2):F1} {peak:F0}"));
     }
 }

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json.Nodes;
 using MixFit.Native;
 using MixFit.Tracking.Sampling;
@@ -56,7 +55,7 @@ public sealed class TrackingCallback : Callback, IDisposable
     /// <inheritdoc />
     public override void OnTrainBegin(IReadOnlyDictionary<string, double> logs)
     {
-        ResetPeakResident();
+        ProcessMemory.ResetPeak();
         Run = store.StartRun(name, Config(), tags: tags);
         if (CaptureConsole)
         {
@@ -124,7 +123,7 @@ public sealed class TrackingCallback : Callback, IDisposable
             summary["ms_per_step"] = stepTimes.Skip(stepTimes.Count > 1 ? 1 : 0).Order().ElementAt((stepTimes.Count - (stepTimes.Count > 1 ? 1 : 0)) / 2);
         }
 
-        if (PeakResidentMegabytes() is { } peak)
+        if (ProcessMemory.PeakResidentMegabytes() is { } peak)
         {
             summary["peak_memory_mb"] = peak;
         }
@@ -192,31 +191,6 @@ public sealed class TrackingCallback : Callback, IDisposable
             ["samples"] = Context.TrainData?.Count,
             ["environment"] = environment,
         };
-    }
-
-    /// <summary>Linux: writing 5 to clear_refs resets VmHWM, so a run's peak is its own even when a process trains several runs.</summary>
-    private static void ResetPeakResident()
-    {
-        try
-        {
-            File.WriteAllText("/proc/self/clear_refs", "5");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-        }
-    }
-
-    private static double? PeakResidentMegabytes()
-    {
-        try
-        {
-            var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
-            return line is null ? null : double.Parse(line.Split(':')[1].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0;
-        }
-        catch (IOException)
-        {
-            return null;
-        }
     }
 
     private static string? GitCommit()
