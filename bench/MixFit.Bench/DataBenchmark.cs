@@ -75,11 +75,9 @@ internal static class DataBenchmark
         string images = Path.Combine(root, name);
         Directory.CreateDirectory(images);
         var lines = new List<string> { "image,category" };
-        var info = new SKImageInfo(28, 28, SKColorType.Gray8, SKAlphaType.Opaque);
         for (int i = 0; i < count; i++)
         {
-            using var gray = new SKBitmap(info);
-            System.Runtime.InteropServices.Marshal.Copy(source.Images.Data, i * 784, gray.GetPixels(), 784);
+            using var gray = source.Bitmap(i);
             using var upscaled = gray.Resize(new SKImageInfo(size, size, SKColorType.Rgba8888, SKAlphaType.Opaque), new SKSamplingOptions(SKFilterMode.Linear));
             using var image = SKImage.FromBitmap(upscaled);
             using var data = image.Encode(SKEncodedImageFormat.Jpeg, 90);

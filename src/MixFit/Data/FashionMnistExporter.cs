@@ -19,15 +19,12 @@ public static class FashionMnistExporter
         int n = Math.Min(count ?? data.Count, data.Count);
         string images = Path.Combine(directory, "images");
         Directory.CreateDirectory(images);
-        int pixels = data.Rows * data.Columns;
         var csv = new StringBuilder("image,category\n");
-        var info = new SKImageInfo(data.Columns, data.Rows, SKColorType.Gray8, SKAlphaType.Opaque);
         for (int i = 0; i < n; i++)
         {
             string name = i.ToString("00000", CultureInfo.InvariantCulture) + ".png";
-            using (var bitmap = new SKBitmap(info))
+            using (var bitmap = data.Bitmap(i))
             {
-                System.Runtime.InteropServices.Marshal.Copy(data.Images.Data, i * pixels, bitmap.GetPixels(), pixels);
                 using var image = SKImage.FromBitmap(bitmap);
                 using var encoded = image.Encode(SKEncodedImageFormat.Png, 100);
                 using var file = File.Create(Path.Combine(images, name));

@@ -1,3 +1,4 @@
+using SkiaSharp;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -54,6 +55,15 @@ public sealed class LabelledImages
 
     /// <summary>Image width in pixels.</summary>
     public int Columns => Images.Shape[2];
+
+    /// <summary>Image <paramref name="index"/> as an 8-bit grayscale bitmap (the caller disposes it).</summary>
+    public SKBitmap Bitmap(int index)
+    {
+        int pixels = Rows * Columns;
+        var bitmap = new SKBitmap(new SKImageInfo(Columns, Rows, SKColorType.Gray8, SKAlphaType.Opaque));
+        System.Runtime.InteropServices.Marshal.Copy(Images.Data, index * pixels, bitmap.GetPixels(), pixels);
+        return bitmap;
+    }
 
     /// <summary>
     /// The first <paramref name="count"/> (default all) images as a float32 tensor [N, 1, rows, columns] scaled to [0, 1]
