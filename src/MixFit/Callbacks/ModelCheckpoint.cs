@@ -89,7 +89,7 @@ public sealed partial class ModelCheckpoint : Callback
             {
                 if (Verbose > 0)
                 {
-                    Output.WriteLine($"Epoch {epoch + 1}: {monitor.Name} did not improve from {Best.ToString("F5", CultureInfo.InvariantCulture)}");
+                    Output.WriteLine($"Epoch {epoch + 1}: {monitor.Name} did not improve from {PythonFloat5(Best)}");
                 }
 
                 return;
