@@ -29,8 +29,8 @@ internal static class FitBenchmark
             using var logWriter = new StreamWriter(log);
             var loops = new List<(string Label, Func<int, double> Epoch)>
             {
-                ($"minimal loop, {policy.Name} + FusedAdam", MinimalLoop(policy, source)),
-                ($"Fit, {policy.Name} + FusedAdam (fused kernels)", FitLoop(policy, source, AmpKernelPreference.Auto, logWriter)),
+                ($"minimal loop, {policy.Name} + Adam", MinimalLoop(policy, source)),
+                ($"Fit, {policy.Name} + Adam (fused kernels)", FitLoop(policy, source, AmpKernelPreference.Auto, logWriter)),
                 ($"Fit, {policy.Name} + unfused (managed kernels)", FitLoop(policy, source, AmpKernelPreference.Managed, logWriter)),
             };
             var times = loops.ToDictionary(l => l.Label, _ => new List<double>());
@@ -65,7 +65,7 @@ internal static class FitBenchmark
         manual_seed(0);
         var model = SmallCnn.Create();
         var precision = PrecisionStrategy.Create(policy);
-        var optimizer = new FusedAdam(precision.Prepare(model, CPU));
+        var optimizer = new Adam(precision.Prepare(model, CPU));
         return epoch =>
         {
             model.train();

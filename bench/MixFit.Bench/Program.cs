@@ -47,8 +47,8 @@ foreach (var workload in workloads)
     {
         ("hand loop float32 + torch.optim.Adam", false, HandLoop(workload, ScalarType.Float32)),
         ("hand loop pure bfloat16 + torch.optim.Adam", false, HandLoop(workload, ScalarType.BFloat16)),
-        ("MixFit float32 + FusedAdam", false, MixFitLoop(workload, DTypePolicy.Float32, null)),
-        ("MixFit mixed_bfloat16 + FusedAdam", false, MixFitLoop(workload, DTypePolicy.MixedBFloat16, null)),
+        ("MixFit float32 + Adam", false, MixFitLoop(workload, DTypePolicy.Float32, null)),
+        ("MixFit mixed_bfloat16 + Adam", false, MixFitLoop(workload, DTypePolicy.MixedBFloat16, null)),
         ("MixFit mixed_bfloat16 + dynamic loss scale", false, MixFitLoop(workload, DTypePolicy.MixedBFloat16, new LossScaleOptions())),
         ("MixFit mixed_float16, no loss scale", true, MixFitLoop(workload, DTypePolicy.MixedFloat16, LossScaleOptions.None)),
         ("MixFit mixed_float16 + dynamic loss scale", true, MixFitLoop(workload, DTypePolicy.MixedFloat16, new LossScaleOptions())),
@@ -79,12 +79,12 @@ foreach (var workload in workloads)
     }
 
     Console.WriteLine("  ratios (bar in brackets)");
-    Ratio("MixFit float32 / hand float32", results["MixFit float32 + FusedAdam"], results["hand loop float32 + torch.optim.Adam"], 1.00);
-    Ratio("MixFit mixed_bfloat16 / hand pure bfloat16", results["MixFit mixed_bfloat16 + FusedAdam"], results["hand loop pure bfloat16 + torch.optim.Adam"], 1.10);
-    Ratio("mixed_bfloat16: dynamic scale / none", results["MixFit mixed_bfloat16 + dynamic loss scale"], results["MixFit mixed_bfloat16 + FusedAdam"], 1.05);
+    Ratio("MixFit float32 / hand float32", results["MixFit float32 + Adam"], results["hand loop float32 + torch.optim.Adam"], 1.00);
+    Ratio("MixFit mixed_bfloat16 / hand pure bfloat16", results["MixFit mixed_bfloat16 + Adam"], results["hand loop pure bfloat16 + torch.optim.Adam"], 1.10);
+    Ratio("mixed_bfloat16: dynamic scale / none", results["MixFit mixed_bfloat16 + dynamic loss scale"], results["MixFit mixed_bfloat16 + Adam"], 1.05);
     Ratio("mixed_float16: dynamic scale / none", results["MixFit mixed_float16 + dynamic loss scale"], results["MixFit mixed_float16, no loss scale"], 1.05);
-    Ratio("MixFit mixed_bfloat16 / MixFit float32", results["MixFit mixed_bfloat16 + FusedAdam"], results["MixFit float32 + FusedAdam"], null);
-    Ratio("MixFit mixed_float16 / MixFit float32", results["MixFit mixed_float16 + dynamic loss scale"], results["MixFit float32 + FusedAdam"], null);
+    Ratio("MixFit mixed_bfloat16 / MixFit float32", results["MixFit mixed_bfloat16 + Adam"], results["MixFit float32 + Adam"], null);
+    Ratio("MixFit mixed_float16 / MixFit float32", results["MixFit mixed_float16 + dynamic loss scale"], results["MixFit float32 + Adam"], null);
 }
 
 if (options.Models.Contains("fit"))
@@ -144,7 +144,7 @@ static Action MixFitLoop(Workload workload, DTypePolicy policy, LossScaleOptions
 {
     var model = workload.NewModel();
     var precision = PrecisionStrategy.Create(policy, new PrecisionOptions { LossScale = scaling });
-    var optimizer = new FusedAdam(precision.Prepare(model, CPU), 1e-3);
+    var optimizer = new Adam(precision.Prepare(model, CPU), 1e-3);
     return () =>
     {
         using var scope = NewDisposeScope();

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using MixFit.Applications;
 using MixFit.Callbacks;
+using MixFit.Integration.Tracking;
 using MixFit.Data;
 using MixFit.Precision;
 using MixFit.Tracking.Store;

@@ -13,7 +13,7 @@ internal static class DatasetsCommand
         var count = new Option<int?>("--count") { Description = "Export only the first N images." };
         var split = new Option<string>("--split") { Description = "train or test.", DefaultValueFactory = _ => "train" };
         var export = new Command("export", "Write a dataset in the image-folder + CSV layout (images/*.png, train.csv with image,category, label_map.json).") { name, output, count, split };
-        export.SetAction(parse => JobRunner.Run(_ =>
+        export.SetAction(parse => CommandGuard.Run(() =>
         {
             if (!string.Equals(parse.GetValue(name), "fashion-mnist", StringComparison.OrdinalIgnoreCase))
             {
@@ -28,7 +28,6 @@ internal static class DatasetsCommand
             };
             string csv = FashionMnistExporter.Export(FashionMnist.Load(which), parse.GetValue(output)!, parse.GetValue(count));
             Console.WriteLine($"wrote {csv}");
-            return false;
         }));
         var command = new Command("datasets", "Work with datasets.");
         command.Subcommands.Add(export);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using MixFit.Data;
 using MixFit.Native;
 using MixFit.Precision;
 
@@ -10,22 +11,13 @@ internal static class DoctorCommand
     public static Command Create()
     {
         var command = new Command("doctor", "Print versions, devices, CPU precision features, measured throughput per dtype and the recommended policy.");
-        command.SetAction(_ => Run(Console.Out));
+        command.SetAction(_ => CommandGuard.Run(() => Run(Console.Out)));
         return command;
     }
 
-    public static int Run(TextWriter output, double seconds = 0.3)
+    public static void Run(TextWriter output, double seconds = 0.3)
     {
-        SystemReport report;
-        try
-        {
-            report = SystemReport.Collect();
-        }
-        catch (NativeLoadException e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
-        }
+        var report = SystemReport.Collect();
 
         string Flag(bool on) => on ? "yes" : "no";
         var cpu = report.Cpu;
@@ -43,7 +35,7 @@ internal static class DoctorCommand
         output.WriteLine($"  AVX512-FP16 {Flag(cpu.Avx512Fp16)}");
         output.WriteLine($"  F16C        {Flag(cpu.F16C)} (conversion only)");
         output.WriteLine($"AMP kernels   {report.AmpKernels}");
-        output.WriteLine($"Data          Fashion-MNIST {(report.FullFashionMnistInstalled ? "full set (dataset-fashion-mnist)" : "embedded subset (6,000 train / 1,000 test)")}");
+        output.WriteLine($"Data          Fashion-MNIST {(FashionMnist.FullSetInstalled ? "full set (dataset-fashion-mnist)" : "embedded subset (6,000 train / 1,000 test)")}");
         output.WriteLine("Throughput    (GFLOP/s, measured now; relative to float32)");
         var measured = PrecisionProbe.Measure(null, seconds);
         var relative = PrecisionProbe.RelativeSpeed(measured);
@@ -55,6 +47,5 @@ internal static class DoctorCommand
 
         var (policy, reason) = PrecisionProbe.Recommend(measured, report.CudaAvailable);
         output.WriteLine($"Recommended   {policy.Name}: {reason}");
-        return 0;
     }
 }

@@ -11,14 +11,12 @@ internal static class PredictCommand
         var checkpoint = new Option<string>("--checkpoint") { Description = "A checkpoint written by train (mixfit-model.json must be beside it).", Required = true };
         var data = new Option<string>("--data") { Description = "CSV with an image column (other columns are ignored).", Required = true };
         var images = new Option<string?>("--images") { Description = "Folder of the images (default: images/ beside the CSV)." };
-        var output = new Option<string>("--out", "-o") { Description = "Where to write image,category.", DefaultValueFactory = _ => "predictions.csv" };
-        var device = new Option<string>("--device") { Description = "auto, cpu or cuda.", DefaultValueFactory = _ => "auto" };
+        var output = TypedOption.Plain("--out", "Where to write image,category.", "predictions.csv");
+        output.Aliases.Add("-o");
+        var device = TypedOption.Create("--device", "auto, cpu, cuda or cuda:N.", DeviceChoice.Parse, DeviceChoice.Auto, DeviceChoice.Auto.Name);
         var command = new Command("predict", "Predict the category of every image in a CSV with a trained checkpoint.") { checkpoint, data, images, output, device };
-        command.SetAction(parse => JobRunner.Run(_ =>
-        {
-            PredictionJob.Run(parse.GetValue(checkpoint)!, parse.GetValue(data)!, parse.GetValue(images), parse.GetValue(output)!, device: parse.GetValue(device)!);
-            return false;
-        }));
+        command.SetAction(parse => CommandGuard.Run(() =>
+            PredictionJob.Run(parse.GetValue(checkpoint)!, parse.GetValue(data)!, parse.GetValue(images), parse.GetValue(output)!, Console.Out, device: parse.GetValue(device))));
         return command;
     }
 }

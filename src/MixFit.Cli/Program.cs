@@ -1,7 +1,7 @@
 using System.CommandLine;
 using MixFit.Cli;
 
-var root = new RootCommand("MixFit: tf.keras-style mixed-precision training for .NET (TorchSharp).");
+var root = new RootCommand($"MixFit: tf.keras-style mixed-precision training for .NET (TorchSharp). {ExitCodes.Help}");
 root.Subcommands.Add(CompareCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(PredictCommand.Create());
@@ -9,4 +9,17 @@ root.Subcommands.Add(DatasetsCommand.Create());
 root.Subcommands.Add(DoctorCommand.Create());
 root.Subcommands.Add(RunsCommand.Create());
 root.Subcommands.Add(ReportCommand.Create());
-return root.Parse(args).Invoke();
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0)
+{
+    // Usage errors (unknown options, bad values) follow the CLI's convention: one line each, exit 2.
+    foreach (var error in parse.Errors)
+    {
+        Console.Error.WriteLine($"error: {error.Message}");
+    }
+
+    Console.Error.WriteLine($"Run 'mixfit {string.Join(' ', parse.CommandResult.Command is RootCommand ? Array.Empty<string>() : new[] { parse.CommandResult.Command.Name })} --help' for usage.".Replace("  ", " ", StringComparison.Ordinal));
+    return ExitCodes.BadInput;
+}
+
+return parse.Invoke();

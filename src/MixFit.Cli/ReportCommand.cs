@@ -14,7 +14,7 @@ internal static class ReportCommand
         var output = new Option<string>("--out", "-o") { Description = "The HTML file to write.", DefaultValueFactory = _ => "report.html" };
         var png = new Option<string?>("--png") { Description = "Also write the charts as PNG files into this folder." };
         var command = new Command("report", "Write a self-contained HTML report (and PNG charts) comparing runs.") { ids, output, png, store };
-        command.SetAction(parse => RunsCommand.Guard(() =>
+        command.SetAction(parse => CommandGuard.Run(() =>
         {
             var runStore = RunStore.Open(parse.GetValue(store));
             var runIds = parse.GetValue(ids)!.Select(id => runStore.Get(id).Id).ToList();

@@ -27,7 +27,7 @@ internal static class RunsCommand
     {
         var store = StoreOption();
         var command = new Command("list", "List runs, newest first.") { store };
-        command.SetAction(parse =>
+        command.SetAction(parse => CommandGuard.Run(() =>
         {
             var runs = RunStore.Open(parse.GetValue(store)).List();
             Console.WriteLine($"{"id",-24}  {"name",-24}  {"policy",-15}  {"status",-9}  started");
@@ -35,9 +35,7 @@ internal static class RunsCommand
             {
                 Console.WriteLine($"{run.Id,-24}  {Cut(run.Name, 24),-24}  {run.Config["policy"]?.ToString() ?? "",-15}  {run.Status.ToString().ToLowerInvariant(),-9}  {run.StartedAt.LocalDateTime:yyyy-MM-dd HH:mm:ss}");
             }
-
-            return 0;
-        });
+        }));
         return command;
     }
 
@@ -46,7 +44,7 @@ internal static class RunsCommand
         var store = StoreOption();
         var id = new Argument<string>("id") { Description = "Run id (or a unique prefix)." };
         var command = new Command("show", "Show a run's configuration and summary.") { id, store };
-        command.SetAction(parse => Guard(() =>
+        command.SetAction(parse => CommandGuard.Run(() =>
         {
             var run = RunStore.Open(parse.GetValue(store)).Get(parse.GetValue(id)!);
             Console.WriteLine($"{run.Id}  {run.Name}  ({run.Status.ToString().ToLowerInvariant()})");
@@ -68,7 +66,7 @@ internal static class RunsCommand
         var store = StoreOption();
         var ids = new Argument<string[]>("ids") { Arity = ArgumentArity.OneOrMore, Description = "Run ids (or unique prefixes)." };
         var command = new Command("compare", "Compare runs side by side (speed-up against the float32 run).") { ids, store };
-        command.SetAction(parse => Guard(() =>
+        command.SetAction(parse => CommandGuard.Run(() =>
         {
             var runStore = RunStore.Open(parse.GetValue(store));
             Console.Write(RunComparison.Table(RunComparison.Rows(parse.GetValue(ids)!.Select(runStore.Get))));
@@ -81,7 +79,7 @@ internal static class RunsCommand
         var store = StoreOption();
         var id = new Argument<string>("id") { Description = "Run id (or a unique prefix)." };
         var command = new Command("delete", "Delete a run's folder and index entries.") { id, store };
-        command.SetAction(parse => Guard(() =>
+        command.SetAction(parse => CommandGuard.Run(() =>
         {
             var runStore = RunStore.Open(parse.GetValue(store));
             var run = runStore.Get(parse.GetValue(id)!);
@@ -98,7 +96,7 @@ internal static class RunsCommand
         var format = new Option<string>("--format") { Description = "tensorboard, csv or json.", DefaultValueFactory = _ => "tensorboard" };
         var output = new Option<string?>("--out", "-o") { Description = "Output folder (tensorboard) or file (csv, json)." };
         var command = new Command("export", "Export a run as TensorBoard event files, CSV or JSON.") { id, format, output, store };
-        command.SetAction(parse => Guard(() =>
+        command.SetAction(parse => CommandGuard.Run(() =>
         {
             var runStore = RunStore.Open(parse.GetValue(store));
             var run = runStore.Get(parse.GetValue(id)!);
@@ -133,7 +131,7 @@ internal static class RunsCommand
         var store = StoreOption();
         var folder = new Argument<string>("folder") { Description = "A run folder (from this or another machine)." };
         var command = new Command("import", "Import a run folder into the store.") { folder, store };
-        command.SetAction(parse => Guard(() =>
+        command.SetAction(parse => CommandGuard.Run(() =>
         {
             var report = RunStore.Open(parse.GetValue(store)).Import(parse.GetValue(folder)!);
             Console.WriteLine($"imported {report.RunId}: {report.Records} records");
@@ -143,20 +141,6 @@ internal static class RunsCommand
             }
         }));
         return command;
-    }
-
-    public static int Guard(Action action)
-    {
-        try
-        {
-            action();
-            return 0;
-        }
-        catch (Exception e) when (e is KeyNotFoundException or ArgumentException or InvalidDataException or IOException)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 1;
-        }
     }
 
     private static string Cut(string text, int width) => text.Length <= width ? text : text[..(width - 1)] + "…";

@@ -8,7 +8,7 @@ internal static class TrainCommand
 {
     public static Command Create()
     {
-        var binder = new TrainOptionsBinder(new TrainJobOptions(), withPolicy: true);
+        var binder = new TrainOptionsBinder(withPolicy: true);
         var runName = new Option<string?>("--run-name") { Description = "Name of the tracked run." };
         var tags = new Option<string[]>("--tags") { Description = "Tags for the tracked run.", AllowMultipleArgumentsPerToken = true };
         var checkpoints = new Option<string?>("--checkpoint-dir") { Description = "Write last.ckpt.safetensors every epoch (and mixfit-model.json) here." };
@@ -19,7 +19,7 @@ internal static class TrainCommand
         command.Options.Add(tags);
         command.Options.Add(checkpoints);
         command.Options.Add(resume);
-        command.SetAction(parse => JobRunner.Run(token =>
+        command.SetAction(parse => CommandGuard.Run(token =>
         {
             var options = binder.Bind(parse) with
             {
@@ -28,7 +28,7 @@ internal static class TrainCommand
                 CheckpointDirectory = parse.GetValue(checkpoints),
                 Resume = parse.GetValue(resume),
             };
-            var result = TrainingJob.Run(options, token);
+            var result = TrainingJob.Run(options, Console.Out, token);
             if (result.Test is { } test)
             {
                 Console.WriteLine($"test loss {test["loss"]:F4} - test accuracy {test["accuracy"]:F4}");

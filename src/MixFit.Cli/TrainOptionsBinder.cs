@@ -1,25 +1,32 @@
 using System.CommandLine;
-using System.Globalization;
+using MixFit.Applications;
 using MixFit.Experiments;
+using MixFit.Optimizers;
+using MixFit.Precision;
 
 namespace MixFit.Cli;
 
-/// <summary>The options shared by <c>train</c> and <c>compare</c>, bound to <see cref="TrainJobOptions"/>.</summary>
+/// <summary>
+/// The options shared by <c>train</c> and <c>compare</c>, parsed once into the typed <see cref="TrainJobOptions"/>;
+/// every default comes from <see cref="TrainJobOptions"/> itself.
+/// </summary>
 internal sealed class TrainOptionsBinder
 {
-    private readonly TrainJobOptions defaults;
+    private static readonly TrainJobOptions Defaults = new();
 
-    public TrainOptionsBinder(TrainJobOptions defaults, bool withPolicy)
+    public TrainOptionsBinder(bool withPolicy)
     {
-        this.defaults = defaults;
-        Policy = withPolicy ? new Option<string>("--policy") { Description = "float32, float64, float16, bfloat16, mixed_float16 or mixed_bfloat16.", DefaultValueFactory = _ => defaults.Policy } : null;
+        Policy = withPolicy
+            ? TypedOption.Create("--policy", $"{string.Join(", ", DTypePolicy.All.Select(p => p.Name))}.", DTypePolicy.Parse, Defaults.Policy, Defaults.Policy.Name)
+            : null;
     }
 
-    public Option<string> Data { get; } = new("--data") { Description = "fashion-mnist, or a folder with train.csv (image,category) and images/.", DefaultValueFactory = _ => "fashion-mnist" };
+    public Option<string> Data { get; } = TypedOption.Plain("--data", "fashion-mnist, or a folder with train.csv (image,category) and images/.", Defaults.Data);
 
     public Option<string?> LabelMap { get; } = new("--label-map") { Description = "JSON label map (category id to name) for folder data." };
 
-    public Option<string> Model { get; } = new("--model") { Description = "small-cnn, resnet18, resnet50 or mobilenet_v2.", DefaultValueFactory = _ => "small-cnn" };
+    public Option<ModelDescriptor> Model { get; } = TypedOption.Create(
+        "--model", $"{string.Join(", ", ModelDescriptor.Names)}.", ModelDescriptor.Parse, Defaults.Model, Defaults.Model.Name);
 
     public Option<string?> Weights { get; } = new("--weights") { Description = "Pretrained weights (safetensors, .pt/.pth or a MixFit checkpoint)." };
 
@@ -27,31 +34,33 @@ internal sealed class TrainOptionsBinder
 
     public Option<bool> TrainBase { get; } = new("--train-base") { Description = "Train the whole backbone (the default)." };
 
-    public Option<string>? Policy { get; }
+    public Option<DTypePolicy>? Policy { get; }
 
-    public Option<string?> LossScale { get; } = new("--loss-scale") { Description = "dynamic, none or a fixed scale (default: dynamic for mixed_float16, none otherwise)." };
+    public Option<LossScaleOptions?> LossScale { get; } = TypedOption.Create<LossScaleOptions?>(
+        "--loss-scale", "dynamic, none or a fixed scale.", text => LossScaleOptions.Parse(text), null, "dynamic for mixed_float16, none otherwise");
 
-    public Option<int> Epochs { get; } = new("--epochs") { Description = "Epochs.", DefaultValueFactory = _ => 3 };
+    public Option<int> Epochs { get; } = TypedOption.Plain("--epochs", "Epochs.", Defaults.Epochs);
 
-    public Option<int> BatchSize { get; } = new("--batch-size") { Description = "Batch size.", DefaultValueFactory = _ => 128 };
+    public Option<int> BatchSize { get; } = TypedOption.Plain("--batch-size", "Batch size.", Defaults.BatchSize);
 
-    public Option<double> LearningRate { get; } = new("--lr") { Description = "Learning rate.", DefaultValueFactory = _ => 1e-3 };
+    public Option<double> LearningRate { get; } = TypedOption.Plain("--lr", "Learning rate.", Defaults.Optimizer.LearningRate);
 
-    public Option<string> Optimizer { get; } = new("--optimizer") { Description = "adam, adamw, sgd or rmsprop.", DefaultValueFactory = _ => "adam" };
+    public Option<string> Optimizer { get; } = TypedOption.Create(
+        "--optimizer", $"{string.Join(", ", OptimizerConfig.Names)}.", ParseOptimizerName, Defaults.Optimizer.Name, Defaults.Optimizer.Name);
 
-    public Option<int?> ImageSize { get; } = new("--image-size") { Description = "Input size in pixels (default: 28 for small-cnn, 64 for backbones)." };
+    public Option<int?> ImageSize { get; } = new("--image-size") { Description = "Input size in pixels. Default: the model's (28 for small-cnn, 64 for backbones)." };
 
-    public Option<double> ValidationSplit { get; } = new("--val-split") { Description = "Fraction held out for validation.", DefaultValueFactory = _ => 0.1 };
+    public Option<double> ValidationSplit { get; } = TypedOption.Plain("--val-split", "Fraction held out for validation.", Defaults.ValidationSplit);
 
-    public Option<int> Seed { get; } = new("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 42 };
+    public Option<int> Seed { get; } = TypedOption.Plain("--seed", "Random seed.", Defaults.Seed);
 
-    public Option<string> Device { get; } = new("--device") { Description = "auto, cpu or cuda.", DefaultValueFactory = _ => "auto" };
+    public Option<DeviceChoice> Device { get; } = TypedOption.Create("--device", "auto, cpu, cuda or cuda:N.", DeviceChoice.Parse, Defaults.Device, Defaults.Device.Name);
 
     public Option<string?> Store { get; } = RunsCommand.StoreOption();
 
     public Option<int?> Limit { get; } = new("--limit") { Description = "Use only the first N training images (quick runs)." };
 
-    public Option<int> Verbose { get; } = new("--verbose") { Description = "0 silent, 1 progress bar, 2 one line per epoch.", DefaultValueFactory = _ => 1 };
+    public Option<int> Verbose { get; } = TypedOption.Plain("--verbose", "0 silent, 1 progress bar, 2 one line per epoch.", Defaults.Verbose);
 
     public void AddTo(Command command)
     {
@@ -71,19 +80,18 @@ internal sealed class TrainOptionsBinder
             throw new ArgumentException("--freeze-base and --train-base contradict each other; give one.");
         }
 
-        return defaults with
+        return Defaults with
         {
             Data = parse.GetValue(Data)!,
             LabelMap = parse.GetValue(LabelMap),
             Model = parse.GetValue(Model)!,
             Weights = parse.GetValue(Weights),
             FreezeBase = parse.GetValue(FreezeBase),
-            Policy = Policy is null ? defaults.Policy : parse.GetValue(Policy)!,
+            Policy = Policy is null ? Defaults.Policy : parse.GetValue(Policy)!,
             LossScale = parse.GetValue(LossScale),
             Epochs = parse.GetValue(Epochs),
             BatchSize = parse.GetValue(BatchSize),
-            LearningRate = parse.GetValue(LearningRate),
-            Optimizer = parse.GetValue(Optimizer)!,
+            Optimizer = Defaults.Optimizer with { Name = parse.GetValue(Optimizer)!, LearningRate = parse.GetValue(LearningRate) },
             ImageSize = parse.GetValue(ImageSize),
             ValidationSplit = parse.GetValue(ValidationSplit),
             Seed = parse.GetValue(Seed),
@@ -94,5 +102,11 @@ internal sealed class TrainOptionsBinder
         };
     }
 
-    public static string Invariant(double value) => value.ToString(CultureInfo.InvariantCulture);
+    private static string ParseOptimizerName(string name)
+    {
+        string key = name.Trim().ToLowerInvariant();
+        return OptimizerConfig.Names.Contains(key)
+            ? key
+            : throw new ArgumentException($"Unknown optimizer \"{name}\". Valid optimizers: {string.Join(", ", OptimizerConfig.Names)}.");
+    }
 }

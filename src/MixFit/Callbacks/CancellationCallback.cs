@@ -1,14 +1,13 @@
-using MixFit.Tracking.Store;
+using MixFit.Training;
 
 namespace MixFit.Callbacks;
 
 /// <summary>
 /// Stops training cleanly at the next batch end once <paramref name="token"/> is cancelled (e.g. by Ctrl+C): the loop
-/// finishes its step, epoch-end callbacks do not run for the partial epoch, and a tracked run ends as killed.
+/// finishes its step, and the stop reason is <see cref="StopReason.Interrupted"/>, which trackers record as a killed run.
 /// </summary>
 /// <param name="token">Cancelled to stop.</param>
-/// <param name="tracking">The run to mark killed, if any.</param>
-public sealed class CancellationCallback(CancellationToken token, TrackingCallback? tracking = null) : Callback
+public sealed class CancellationCallback(CancellationToken token) : Callback
 {
     /// <summary>Whether training was stopped by the token.</summary>
     public bool Cancelled { get; private set; }
@@ -24,11 +23,7 @@ public sealed class CancellationCallback(CancellationToken token, TrackingCallba
         if (token.IsCancellationRequested && !Cancelled)
         {
             Cancelled = true;
-            Context.StopTraining = true;
-            if (tracking is not null)
-            {
-                tracking.CompletionStatus = RunStatus.Killed;
-            }
+            Context.RequestStop(StopReason.Interrupted);
         }
     }
 }

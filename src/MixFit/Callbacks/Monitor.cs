@@ -6,7 +6,7 @@ internal sealed class Monitor
     public Monitor(string name, MonitorMode mode, double minDelta)
     {
         Name = name;
-        Maximize = mode == MonitorMode.Max || (mode == MonitorMode.Auto && name.Contains("acc", StringComparison.Ordinal));
+        Maximize = mode == MonitorMode.Max || (mode == MonitorMode.Auto && MixFit.Metrics.MetricDirection.HigherIsBetter(name));
         MinDelta = Math.Abs(minDelta);
     }
 

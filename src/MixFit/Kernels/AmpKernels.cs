@@ -1,18 +1,18 @@
-using System.Diagnostics;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MixFit.Kernels;
 
 /// <summary>
-/// The multi-tensor operations behind loss scaling, master weights and the optimizers: unscale-and-check,
-/// scale update, list copy/add, gradient clipping, and fused Adam/AdamW/SGD steps that honour an overflow flag.
+/// The multi-tensor primitives behind loss scaling and master weights: unscale-and-check, scale update, list
+/// copy/add and gradient clipping. (Each optimizer owns its own update, fused and managed: see
+/// <see cref="MixFit.Optimizers.Optimizer"/>.)
 /// </summary>
 /// <remarks>
 /// <para>Two implementations give the same results (tests compare them):</para>
 /// <list type="bullet">
 /// <item><see cref="Fused"/>: libtorch's own kernels (<c>_amp_foreach_non_finite_check_and_unscale_</c>,
-/// <c>_amp_update_scale_</c>, <c>_fused_adam(w)_</c>, <c>_fused_sgd_</c>, <c>_foreach_*</c>), which TorchSharp does
+/// <c>_amp_update_scale_</c>, <c>_foreach_*</c>), which TorchSharp does
 /// not bind, reached through a small TorchScript compilation unit. No device-to-host synchronisation: a skipped
 /// step is decided on the device.</item>
 /// <item><see cref="Managed"/>: per-tensor TorchSharp calls; decides skips on the host (one sync per check).</item>
@@ -34,9 +34,6 @@ public abstract class AmpKernels
 
     /// <summary>A short name for logs and benchmarks: <c>fused</c> or <c>managed</c>.</summary>
     public abstract string Name { get; }
-
-    /// <summary>Whether the implementation avoids device-to-host synchronisation.</summary>
-    public abstract bool SynchronisationFree { get; }
 
     /// <summary>Returns <see cref="Fused"/>, <see cref="Managed"/> or <see cref="Default"/> for a preference.</summary>
     /// <exception cref="NotSupportedException">Fused kernels were required but cannot be compiled by this libtorch.</exception>
@@ -75,37 +72,5 @@ public abstract class AmpKernels
     /// <summary>Clamps every gradient element into [-<paramref name="clipValue"/>, <paramref name="clipValue"/>].</summary>
     public abstract void ClipValue(IReadOnlyList<Tensor> grads, double clipValue);
 
-    /// <summary>
-    /// One Adam (or AdamW when <see cref="AdamHyperParameters.DecoupledWeightDecay"/>) step over parameters with their state, matching
-    /// <c>torch.optim.Adam(W)</c>. Step counters are incremented only when the step is applied.
-    /// </summary>
-    public abstract void AdamStep(
-        IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> grads, IReadOnlyList<Tensor> expAvgs, IReadOnlyList<Tensor> expAvgSqs,
-        IReadOnlyList<Tensor> maxExpAvgSqs, IReadOnlyList<Tensor> steps, AdamHyperParameters hp, Tensor foundInf);
-
-    /// <summary>One SGD step (momentum, dampening, Nesterov, weight decay) matching <c>torch.optim.SGD</c>.</summary>
-    public abstract void SgdStep(
-        IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> grads, IReadOnlyList<Tensor> momentumBuffers,
-        SgdHyperParameters hp, bool isFirstStep, Tensor foundInf);
-
-    /// <summary>
-    /// One RMSprop step matching <c>torch.optim.RMSprop</c>. libtorch has no fused RMSprop kernel; the fused
-    /// implementation masks the update with the overflow flag on the device instead of skipping on the host.
-    /// </summary>
-    public abstract void RmspropStep(
-        IReadOnlyList<Tensor> parameters, IReadOnlyList<Tensor> grads, IReadOnlyList<Tensor> squareAvgs, IReadOnlyList<Tensor> gradAvgs,
-        IReadOnlyList<Tensor> momentumBuffers, RmspropHyperParameters hp, Tensor foundInf);
-
-    private static AmpKernels? TryCreateFused()
-    {
-        try
-        {
-            return new TorchScriptAmpKernels();
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            Trace.TraceWarning($"MixFit: fused AMP kernels unavailable, using managed kernels: {e.Message}");
-            return null;
-        }
-    }
+    private static AmpKernels? TryCreateFused() => TorchScriptAmpKernels.Available ? new TorchScriptAmpKernels() : null;
 }

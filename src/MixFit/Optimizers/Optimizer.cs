@@ -12,20 +12,30 @@ namespace MixFit.Optimizers;
 /// </summary>
 /// <remarks>
 /// <para>Why not TorchSharp's optimizers: they run ~10 native calls per parameter and cannot skip a step without
-/// reading the overflow flag on the host. MixFit's run libtorch's fused multi-tensor kernels (see
-/// <see cref="AmpKernels"/>) and take the flag as a device tensor, so a loss-scaled step never synchronises.</para>
+/// reading the overflow flag on the host. Each MixFit optimizer owns two implementations of its algorithm: a
+/// <em>fused</em> one (libtorch's multi-tensor kernels, one native call per step, the overflow flag honoured on the
+/// device: no host sync) and a <em>managed</em> one (per-tensor TorchSharp calls; reads the flag on the host, one
+/// sync per step). Tests check that both give <c>torch.optim</c>'s results.</para>
 /// <para>Build an optimizer after the model is prepared by a precision strategy: preparing converts the model and
-/// creates new parameter objects. State tensors are created eagerly, outside any dispose scope.</para>
+/// creates new parameter objects. State tensors are created eagerly, outside any dispose scope. Optimizers never
+/// clear gradients: under a <see cref="MixFit.Precision.PrecisionStrategy"/> its <c>Step</c> does.</para>
 /// </remarks>
 public abstract class Optimizer : IDisposable
 {
     private readonly List<Tensor> ownedState = new();
+    private readonly double[] scales;
     private Tensor? noOverflow;
+    private double learningRate;
     private bool disposed;
 
     /// <summary>Creates the optimizer over <paramref name="parameters"/> (those without <c>requires_grad</c> are ignored).</summary>
+    /// <param name="parameters">The parameters to update.</param>
+    /// <param name="learningRate">The learning rate; positive.</param>
+    /// <param name="fused">null: the fused implementation where this libtorch compiles it; true: require it; false: the managed one.</param>
+    /// <param name="fusedKernel">The subclass's fused implementation.</param>
     /// <exception cref="ArgumentException">No trainable parameters, or a non-positive learning rate.</exception>
-    protected Optimizer(IEnumerable<Parameter> parameters, double learningRate, AmpKernels? kernels)
+    /// <exception cref="NotSupportedException"><paramref name="fused"/> is true and this libtorch cannot compile the fused kernel.</exception>
+    private protected Optimizer(IEnumerable<Parameter> parameters, double learningRate, bool? fused, TorchScriptFunctions fusedKernel)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         Parameters = parameters.Where(p => p.requires_grad).ToArray();
@@ -35,17 +45,22 @@ public abstract class Optimizer : IDisposable
         }
 
         LearningRate = learningRate;
-        Kernels = kernels ?? AmpKernels.Default;
         scales = Enumerable.Repeat(1.0, Parameters.Count).ToArray();
+        FusedKernel = fusedKernel;
+        IsFused = fused switch
+        {
+            false => false,
+            true => fusedKernel.Available ? true : throw new NotSupportedException(
+                $"The fused {GetType().Name} kernel is not available with this libtorch build (TorchScript compilation failed); pass fused: null or false."),
+            null => fusedKernel.Available,
+        };
     }
-
-    private readonly double[] scales;
 
     /// <summary>The parameters this optimizer updates.</summary>
     public IReadOnlyList<Parameter> Parameters { get; }
 
-    /// <summary>The kernels used for steps.</summary>
-    public AmpKernels Kernels { get; }
+    /// <summary>Whether steps run the fused implementation (else the managed one).</summary>
+    public bool IsFused { get; }
 
     /// <summary>The learning rate of the next step; settable by schedules. Must be positive.</summary>
     public double LearningRate
@@ -56,11 +71,16 @@ public abstract class Optimizer : IDisposable
             : throw new ArgumentOutOfRangeException(nameof(value), value, "The learning rate must be a positive finite number.");
     }
 
-    private double learningRate;
+    /// <summary>The learning-rate scale of every parameter, in <see cref="Parameters"/> order.</summary>
+    public IReadOnlyList<double> LearningRateScales => scales;
+
+    /// <summary>The fused implementation's TorchScript functions.</summary>
+    private protected TorchScriptFunctions FusedKernel { get; }
 
     /// <summary>
     /// Updates every parameter that has a gradient. When <paramref name="foundInf"/> is a non-zero 0-dim tensor the
-    /// step is skipped entirely: parameters, moments and step counters are left as they were.
+    /// step is skipped entirely: parameters, moments and step counters are left as they were. Fused: no host sync;
+    /// managed: one (the flag is read on the host).
     /// </summary>
     public void Step(Tensor? foundInf = null)
     {
@@ -84,16 +104,25 @@ public abstract class Optimizer : IDisposable
         }
 
         var flag = foundInf ?? NoOverflow(grads[0]);
-        if (indices.All(i => scales[i] == 1.0))
+        if (!IsFused && foundInf is not null && foundInf.item<float>() != 0)
         {
-            StepCore(indices, grads, flag, LearningRate);
             return;
         }
 
-        // Parameter groups: one kernel call per distinct learning-rate scale.
+        // Parameter groups: one call per distinct learning-rate scale.
         foreach (var group in Enumerable.Range(0, indices.Count).GroupBy(k => scales[indices[k]]))
         {
-            StepCore(group.Select(k => indices[k]).ToArray(), group.Select(k => grads[k]).ToArray(), flag, LearningRate * group.Key);
+            var groupIndices = group.Select(k => indices[k]).ToArray();
+            var groupGrads = group.Select(k => grads[k]).ToArray();
+            using var _ = no_grad();
+            if (IsFused)
+            {
+                FusedStep(groupIndices, groupGrads, flag, LearningRate * group.Key);
+            }
+            else
+            {
+                ManagedStep(groupIndices, groupGrads, LearningRate * group.Key);
+            }
         }
     }
 
@@ -117,20 +146,8 @@ public abstract class Optimizer : IDisposable
         }
     }
 
-    /// <summary>The learning-rate scale of every parameter, in <see cref="Parameters"/> order.</summary>
-    public IReadOnlyList<double> LearningRateScales => scales;
-
     /// <summary>The gradients of the parameters that have one (handles to the live gradients, not copies).</summary>
     public Tensor[] Gradients() => Parameters.Select(p => p.grad).Where(g => g is not null).Select(g => g!).ToArray();
-
-    /// <summary>Clears the gradients of the parameters (sets them to none).</summary>
-    public void ZeroGrad()
-    {
-        foreach (var p in Parameters)
-        {
-            p.grad = null;
-        }
-    }
 
     /// <summary>The optimizer state by name (<c>{index}.{slot}</c>) for checkpoints; tensors are shared, not copied.</summary>
     public abstract IReadOnlyDictionary<string, Tensor> StateDict();
@@ -156,22 +173,41 @@ public abstract class Optimizer : IDisposable
         }
     }
 
-    /// <summary>Runs the update, at <paramref name="learningRate"/>, for the parameters at <paramref name="indices"/> whose gradients are <paramref name="grads"/>.</summary>
-    protected abstract void StepCore(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, Tensor foundInf, double learningRate);
-
-    /// <summary>A persistent 0-dim zero flag on <paramref name="like"/>'s device, for steps taken without a loss scaler.</summary>
-    private Tensor NoOverflow(Tensor like)
+    /// <summary>Disposes the state tensors.</summary>
+    public void Dispose()
     {
-        if (noOverflow is null || noOverflow.device_type != like.device_type || noOverflow.device_index != like.device_index)
-        {
-            noOverflow = NewState(like, ScalarType.Float32, scalar: true);
-        }
-
-        return noOverflow;
+        Dispose(true);
+        GC.SuppressFinalize(this);
     }
 
+    /// <summary>Sets every gradient of <see cref="Parameters"/> to none (for wrappers that own a whole iteration, like <see cref="MixFit.Precision.LossScaleOptimizer"/>).</summary>
+    internal void ClearGradients()
+    {
+        foreach (var p in Parameters)
+        {
+            p.grad = null;
+        }
+    }
+
+    /// <summary>
+    /// The fused update, at <paramref name="learningRate"/>, of the parameters at <paramref name="indices"/> whose gradients are
+    /// <paramref name="grads"/>; must leave everything unchanged when the 0-dim <paramref name="foundInf"/> is non-zero, without reading it on the host.
+    /// Runs under <c>no_grad</c>.
+    /// </summary>
+    private protected abstract void FusedStep(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, Tensor foundInf, double learningRate);
+
+    /// <summary>The managed update (only called for a step that is not skipped). Runs under <c>no_grad</c>.</summary>
+    private protected abstract void ManagedStep(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, double learningRate);
+
+    /// <summary>Picks the entries of <paramref name="all"/> at <paramref name="indices"/> (empty stays empty).</summary>
+    private protected static Tensor[] Pick(Tensor[] all, IReadOnlyList<int> indices) =>
+        all.Length == 0 || indices.Count == all.Length ? all : indices.Select(i => all[i]).ToArray();
+
+    /// <summary>The parameters at <paramref name="indices"/>.</summary>
+    private protected Tensor[] ParametersAt(IReadOnlyList<int> indices) => indices.Select(i => (Tensor)Parameters[i]).ToArray();
+
     /// <summary>Creates a state tensor shaped like <paramref name="like"/> (zeros), owned by this optimizer and outside any dispose scope.</summary>
-    protected Tensor NewState(Tensor like, ScalarType? dtype = null, bool scalar = false)
+    private protected Tensor NewState(Tensor like, ScalarType? dtype = null, bool scalar = false)
     {
         var t = scalar
             ? zeros(Array.Empty<long>(), dtype ?? ScalarType.Float32, like.device)
@@ -179,13 +215,6 @@ public abstract class Optimizer : IDisposable
         t.DetachFromDisposeScope();
         ownedState.Add(t);
         return t;
-    }
-
-    /// <summary>Disposes the state tensors.</summary>
-    public void Dispose()
-    {
-        Dispose(true);
-        GC.SuppressFinalize(this);
     }
 
     /// <summary>Disposes the state tensors when <paramref name="disposing"/>.</summary>
@@ -202,5 +231,16 @@ public abstract class Optimizer : IDisposable
         }
 
         disposed = true;
+    }
+
+    /// <summary>A persistent 0-dim zero flag on <paramref name="like"/>'s device, for steps taken without a loss scaler.</summary>
+    private Tensor NoOverflow(Tensor like)
+    {
+        if (noOverflow is null || noOverflow.device_type != like.device_type || noOverflow.device_index != like.device_index)
+        {
+            noOverflow = NewState(like, ScalarType.Float32, scalar: true);
+        }
+
+        return noOverflow;
     }
 }

@@ -1,25 +1,30 @@
+using MixFit.Kernels;
 using MixFit.Optimizers;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MixFit.Precision;
 
 /// <summary>
 /// Keras' vocabulary for loss scaling: an optimizer wrapper that scales the loss and applies unscaled, checked
-/// gradients, adapting the scale. Equivalent to driving a <see cref="LossScaler"/> by hand.
+/// gradients, adapting the scale. The same iteration as <see cref="PrecisionStrategy.Step(Optimizer, GradientClipping?)"/>
+/// (one implementation, <see cref="LossScaler"/>), without a precision strategy around it.
 /// </summary>
 /// <example><code>
-/// using var opt = new LossScaleOptimizer(new FusedAdam(model.parameters()));      // dynamic, initial 32768
+/// using var opt = new LossScaleOptimizer(new Adam(model.parameters()));      // dynamic, initial 32768
 /// opt.ScaleLoss(loss).backward();
-/// StepOutcome outcome = opt.ApplyGradients();   // unscale, clip, check, step or skip, update the scale
+/// StepOutcome outcome = opt.ApplyGradients();   // unscale, clip, check, step or skip, update the scale, clear the gradients
 /// </code></example>
 public sealed class LossScaleOptimizer : IDisposable
 {
     /// <summary>Wraps <paramref name="inner"/>; <paramref name="options"/> defaults to dynamic scaling (Keras' default).</summary>
-    public LossScaleOptimizer(Optimizer inner, LossScaleOptions? options = null, GradientClipping? clipping = null)
+    /// <param name="inner">The optimizer to wrap (the caller keeps ownership).</param>
+    /// <param name="options">Loss scaling; default dynamic with Keras' defaults.</param>
+    /// <param name="clipping">Clipping applied to unscaled gradients, or null.</param>
+    /// <param name="kernels">The AMP kernels for unscaling, checking and clipping. Default auto (fused where available).</param>
+    public LossScaleOptimizer(Optimizer inner, LossScaleOptions? options = null, GradientClipping? clipping = null, AmpKernelPreference kernels = AmpKernelPreference.Auto)
     {
         InnerOptimizer = inner ?? throw new ArgumentNullException(nameof(inner));
-        Scaler = new LossScaler(options, inner.Kernels);
+        Scaler = new LossScaler(options, AmpKernels.Select(kernels));
         Clipping = clipping;
     }
 
@@ -33,10 +38,10 @@ public sealed class LossScaleOptimizer : IDisposable
     public GradientClipping? Clipping { get; }
 
     /// <summary>The current loss scale (Keras' <c>dynamic_scale</c>). Synchronises.</summary>
-    public double LossScale => Scaler.GetScale();
+    public double GetLossScale() => Scaler.GetScale();
 
     /// <summary>Iterations skipped for inf/NaN gradients. Synchronises.</summary>
-    public long SkippedSteps => Scaler.SkippedSteps;
+    public long GetSkippedSteps() => Scaler.GetSkippedSteps();
 
     /// <summary>Keras' <c>scale_loss</c>: the loss multiplied by the current scale, in float32.</summary>
     public Tensor ScaleLoss(Tensor loss) => Scaler.Scale(loss);
@@ -47,16 +52,8 @@ public sealed class LossScaleOptimizer : IDisposable
     /// </summary>
     public StepOutcome ApplyGradients()
     {
-        Scaler.Unscale(InnerOptimizer);
-        if (Clipping is not null)
-        {
-            using var scope = NewDisposeScope();
-            Clipping.Apply(InnerOptimizer.Gradients(), InnerOptimizer.Kernels);
-        }
-
-        var outcome = Scaler.Step(InnerOptimizer);
-        Scaler.Update();
-        InnerOptimizer.ZeroGrad();
+        var outcome = Scaler.Apply(new[] { InnerOptimizer }, Clipping)[0];
+        InnerOptimizer.ClearGradients();
         return outcome;
     }
 

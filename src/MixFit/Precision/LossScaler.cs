@@ -23,7 +23,7 @@ namespace MixFit.Precision;
 /// scale is multiplied by the growth factor (never to a non-finite value); any inf/NaN gradient multiplies it by
 /// the backoff factor and resets the count. A skipped step changes neither parameters nor optimizer state.</para>
 /// <para>Cost: with <see cref="AmpKernels.Fused"/> nothing here synchronises with the device; <see cref="GetScale"/>,
-/// <see cref="SkippedSteps"/>, <see cref="GetState"/> and <see cref="StepOutcome.IsSkipped"/> do.
+/// <see cref="GetSkippedSteps"/>, <see cref="GetState"/> and <see cref="StepOutcome.IsSkipped"/> do.
 /// With <see cref="LossScaleMode.None"/> the scaler is a pass-through (scale 1), so loops never branch on it.</para>
 /// <para>Misuse is an error: unscaling twice before <see cref="Update"/> (the gradients would be divided twice),
 /// stepping the same optimizer twice, or updating when no optimizer stepped.</para>
@@ -79,7 +79,7 @@ public sealed class LossScaler : IDisposable
     public Tensor? SkippedStepsTensor => skipped;
 
     /// <summary>Iterations skipped because a gradient was inf or NaN. Synchronises.</summary>
-    public long SkippedSteps => skipped is null ? pending.SkippedSteps : (long)skipped.item<float>();
+    public long GetSkippedSteps() => skipped is null ? pending.SkippedSteps : (long)skipped.item<float>();
 
     /// <summary>The current scale (1 when disabled). Synchronises.</summary>
     public double GetScale() => scale is null ? pending.Scale : scale.item<float>();
@@ -210,6 +210,30 @@ public sealed class LossScaler : IDisposable
         stages.Clear();
         flags.Clear();
         iterations++;
+    }
+
+    /// <summary>
+    /// One whole iteration over <paramref name="optimizers"/>, the single implementation behind
+    /// <see cref="PrecisionStrategy.Step(IReadOnlyList{Optimizer}, GradientClipping?)"/> and
+    /// <see cref="LossScaleOptimizer.ApplyGradients"/>: unscale each optimizer's gradients once, clip the unscaled
+    /// gradients, check for inf/NaN, step or skip, then update the scale once.
+    /// </summary>
+    internal IReadOnlyList<StepOutcome> Apply(IReadOnlyList<Optimizer> optimizers, GradientClipping? clipping)
+    {
+        ArgumentNullException.ThrowIfNull(optimizers);
+        foreach (var optimizer in optimizers)
+        {
+            Unscale(optimizer);
+            if (clipping is not null)
+            {
+                using var scope = NewDisposeScope();
+                clipping.Apply(optimizer.Gradients(), Kernels);
+            }
+        }
+
+        var outcomes = optimizers.Select(Step).ToArray();
+        Update();
+        return outcomes;
     }
 
     /// <summary>The state to save with a checkpoint. Synchronises.</summary>

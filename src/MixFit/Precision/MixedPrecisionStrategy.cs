@@ -41,11 +41,21 @@ public sealed class MixedPrecisionStrategy : PrecisionStrategy
     }
 
     /// <summary>The float32 master copy of every parameter whose working copy is in half precision, by parameter name.</summary>
-    public IReadOnlyDictionary<string, Parameter> MasterWeights => masterByName;
+    public IReadOnlyDictionary<string, Parameter> MasterWeights
+    {
+        get
+        {
+            RequirePrepared();
+            return masterByName;
+        }
+    }
 
     /// <inheritdoc />
+    /// <remarks>The float32 master gradients stay attached to the masters (this strategy alone owns them); the next
+    /// backward pass overwrites them.</remarks>
     public override void ZeroGrad()
     {
+        RequirePrepared();
         gradsFresh = true;
         foreach (var p in workingParams)
         {
@@ -74,6 +84,7 @@ public sealed class MixedPrecisionStrategy : PrecisionStrategy
     public override void LoadStateDict(IReadOnlyDictionary<string, Tensor> state)
     {
         ArgumentNullException.ThrowIfNull(state);
+        RequirePrepared();
         var targets = Model!.state_dict();
         foreach (var (name, master) in masterByName)
         {
@@ -85,11 +96,13 @@ public sealed class MixedPrecisionStrategy : PrecisionStrategy
     }
 
     /// <inheritdoc />
-    protected override (IReadOnlyList<Parameter> Parameters, IReadOnlyList<string> Names) OnPrepared(nn.Module model, Dictionary<string, Tensor> originals)
+    /// <remarks>Every original becomes the float32 master of its parameter.</remarks>
+    private protected override (IReadOnlyList<Parameter> Parameters, IReadOnlyList<string> Names) OnPrepared(
+        nn.Module model, IReadOnlyDictionary<string, Tensor> originals)
     {
         foreach (var (name, working) in model.named_parameters())
         {
-            if (originals.Remove(name, out var original))
+            if (originals.TryGetValue(name, out var original))
             {
                 var master = new Parameter(original, working.requires_grad);
                 master.DetachFromDisposeScope();
@@ -102,7 +115,7 @@ public sealed class MixedPrecisionStrategy : PrecisionStrategy
     }
 
     /// <inheritdoc />
-    protected override (IReadOnlyList<Parameter> Parameters, IReadOnlyList<string> Names) OnTrainableChanged(nn.Module model)
+    private protected override (IReadOnlyList<Parameter> Parameters, IReadOnlyList<string> Names) OnTrainableChanged(nn.Module model)
     {
         workingParams.Clear();
         masters.Clear();
@@ -150,7 +163,7 @@ public sealed class MixedPrecisionStrategy : PrecisionStrategy
     }
 
     /// <inheritdoc />
-    protected override void AfterBackward()
+    private protected override void AfterBackward()
     {
         using var scope = NewDisposeScope();
         var destinations = new List<Tensor>(workingParams.Count);
@@ -166,12 +179,6 @@ public sealed class MixedPrecisionStrategy : PrecisionStrategy
             else if (gradsFresh)
             {
                 masterGrads[i].zero_();
-            }
-
-            if (gradsFresh && masters[i].grad is null)
-            {
-                // Someone (e.g. Optimizer.ZeroGrad) detached the master gradient: attach the float32 buffer again.
-                masters[i].grad = masterGrads[i];
             }
         }
 
@@ -193,7 +200,7 @@ public sealed class MixedPrecisionStrategy : PrecisionStrategy
     }
 
     /// <inheritdoc />
-    protected override void AfterStep() => SyncWorkingCopy(workingParams, masters);
+    private protected override void AfterStep() => SyncWorkingCopy(workingParams, masters);
 
     /// <summary>Frees the float32 masters and their gradients (the model keeps its working copy).</summary>
     protected override void Dispose(bool disposing)

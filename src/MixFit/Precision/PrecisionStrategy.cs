@@ -9,8 +9,10 @@ using static TorchSharp.torch;
 namespace MixFit.Precision;
 
 /// <summary>
-/// Precision as a strategy a training loop calls at a few fixed points, whatever the policy: prepare the model,
-/// convert the input, convert the output, backward, and step-or-skip with the scale update.
+/// Precision as one object a training loop calls at a few fixed points, whatever the policy: prepare the model,
+/// convert the input, convert the output, backward, and step-or-skip with the scale update. Its loss scaler and
+/// kernels are private to it: a loop reads the per-step logs (<see cref="StepLogs"/>), builds optimizers over
+/// <see cref="ParameterGroups"/> and checkpoints <see cref="GetState"/>, and never touches the scaler itself.
 /// </summary>
 /// <remarks>
 /// <para>This base class is the single-dtype strategy: <c>float32</c> (a no-op), <c>float64</c>, and pure
@@ -20,27 +22,34 @@ namespace MixFit.Precision;
 /// <code>
 /// using var precision = PrecisionStrategy.Create("mixed_float16");
 /// var parameters = precision.Prepare(model);          // convert the model; returns what the optimizer must update
-/// using var optimizer = new FusedAdamW(parameters);        // build optimizers AFTER Prepare
+/// using var optimizer = new AdamW(parameters);        // build optimizers AFTER Prepare
 /// foreach (var (x, y) in batches)
 /// {
 ///     using var scope = torch.NewDisposeScope();
 ///     var logits = precision.ConvertOutput(model.call(precision.ConvertInput(x)));   // float32 logits
 ///     var loss = functional.cross_entropy(logits, y);                               // float32 loss
 ///     precision.Backward(loss);                                                     // scaled backward
-///     StepOutcome outcome = precision.Step(optimizer);                              // unscale, check, step or skip, update
+///     StepOutcome outcome = precision.Step(optimizer);                              // unscale, check, step or skip, update, clear gradients
 /// }
 /// </code>
 /// <para>Gradient accumulation: call <see cref="Backward"/> for every micro-batch and <see cref="Step(Optimizer, GradientClipping?)"/>
-/// at the boundary only. <see cref="Step(Optimizer, GradientClipping?)"/> consumes the gradients (clears them).</para>
+/// at the boundary only. The strategy alone clears gradients: <see cref="Step(Optimizer, GradientClipping?)"/> consumes them.</para>
+/// <para>Cost: nothing here synchronises with the device under the fused kernels except <see cref="GetLossScale"/>
+/// and <see cref="GetState"/>. Every member but <see cref="Create(DTypePolicy?, PrecisionOptions?)"/>,
+/// <see cref="Policy"/>, <see cref="Options"/>, <see cref="LossScaleMode"/> and <see cref="Model"/> needs
+/// <see cref="Prepare"/> first and says so otherwise.</para>
 /// </remarks>
 public class PrecisionStrategy : IDisposable
 {
-    private AppliedPolicy? applied;
+    private readonly List<Action> hookRemovers = new();
+    private IReadOnlyDictionary<string, DTypePolicy> modulePolicies = new Dictionary<string, DTypePolicy>();
     private IReadOnlyList<Parameter> parameters = Array.Empty<Parameter>();
+    private IReadOnlyList<string> parameterNames = Array.Empty<string>();
     private Parameter[] modelParameters = Array.Empty<Parameter>();
+    private Device device = CPU;
 
     /// <summary>Creates a strategy for <paramref name="policy"/>; use <see cref="Create(DTypePolicy?, PrecisionOptions?)"/>.</summary>
-    protected PrecisionStrategy(DTypePolicy policy, PrecisionOptions? options)
+    private protected PrecisionStrategy(DTypePolicy policy, PrecisionOptions? options)
     {
         Policy = policy ?? throw new ArgumentNullException(nameof(policy));
         Options = options ?? new PrecisionOptions();
@@ -54,30 +63,32 @@ public class PrecisionStrategy : IDisposable
     /// <summary>The options it was created with.</summary>
     public PrecisionOptions Options { get; }
 
-    /// <summary>The kernels used for scaling, master-weight bookkeeping and clipping.</summary>
-    public AmpKernels Kernels { get; }
-
-    /// <summary>The loss scaler (a pass-through unless the options or policy enable scaling).</summary>
-    public LossScaler Scaler { get; }
+    /// <summary>How the loss is scaled (<see cref="LossScaleMode.None"/> unless the options or the policy enable scaling).</summary>
+    public LossScaleMode LossScaleMode => Scaler.Mode;
 
     /// <summary>The prepared model, or null before <see cref="Prepare"/>.</summary>
     public nn.Module? Model { get; private set; }
 
     /// <summary>The device the model was placed on by <see cref="Prepare"/>.</summary>
-    public Device Device { get; private set; } = CPU;
+    public Device Device => Prepared(device);
 
     /// <summary>The trainable parameters an optimizer must update (float32 masters under a mixed policy).</summary>
-    public IReadOnlyList<Parameter> Parameters => parameters;
+    public IReadOnlyList<Parameter> Parameters => Prepared(parameters);
 
     /// <summary>The model's name for each of <see cref="Parameters"/> (e.g. <c>base.layer4.0.conv1.weight</c>), in the same order.</summary>
-    public IReadOnlyList<string> ParameterNames { get; private set; } = Array.Empty<string>();
+    public IReadOnlyList<string> ParameterNames => Prepared(parameterNames);
 
-    /// <summary>The policy resolved for every module path after <see cref="Prepare"/> ("" is the root).</summary>
-    public IReadOnlyDictionary<string, DTypePolicy> ModulePolicies =>
-        applied?.ModulePolicies ?? (IReadOnlyDictionary<string, DTypePolicy>)new Dictionary<string, DTypePolicy>();
+    /// <summary>The policy resolved for every module path ("" is the root).</summary>
+    public IReadOnlyDictionary<string, DTypePolicy> ModulePolicies => Prepared(modulePolicies);
 
     /// <summary>The dtype <see cref="ConvertOutput"/> produces: float64 under <c>float64</c>, float32 otherwise.</summary>
     public ScalarType OutputDType => Policy.ComputeDType == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
+
+    /// <summary>The loss scaler (its state reaches checkpoints through <see cref="GetState"/>).</summary>
+    internal LossScaler Scaler { get; }
+
+    /// <summary>The kernels used for scaling, master-weight bookkeeping and clipping.</summary>
+    internal AmpKernels Kernels { get; }
 
     /// <summary>Creates the strategy for a policy (default: <see cref="DTypePolicy.Global"/>).</summary>
     public static PrecisionStrategy Create(DTypePolicy? policy = null, PrecisionOptions? options = null)
@@ -106,14 +117,14 @@ public class PrecisionStrategy : IDisposable
         }
 
         TorchRuntime.EnsureLoaded();
-        Device = device ?? TorchRuntime.DefaultDevice;
-        model.to(Device);
-        applied = PolicyApplier.Apply(model, Policy, Options.ModuleOverrides);
+        this.device = device ?? TorchRuntime.DefaultDevice;
+        model.to(this.device);
+        var applied = PolicyApplier.Apply(model, Policy, Options.ModuleOverrides);
+        modulePolicies = applied.ModulePolicies;
+        hookRemovers.AddRange(applied.HookRemovers);
         Model = model;
         modelParameters = model.parameters().ToArray();
-        (parameters, var names) = OnPrepared(model, applied.Originals);
-        ParameterNames = names;
-        applied.Dispose();
+        (parameters, parameterNames) = OnPrepared(model, applied.TakeOriginals());
         return parameters;
     }
 
@@ -124,9 +135,23 @@ public class PrecisionStrategy : IDisposable
     public IReadOnlyList<Parameter> RefreshTrainable()
     {
         RequirePrepared();
-        (parameters, var names) = OnTrainableChanged(Model!);
-        ParameterNames = names;
+        (parameters, parameterNames) = OnTrainableChanged(Model!);
         return parameters;
+    }
+
+    /// <summary>
+    /// The trainable parameters grouped by learning-rate multiplier, for building an optimizer: a parameter takes the
+    /// scale of the longest module-path prefix in <paramref name="learningRateScales"/> that names it (e.g.
+    /// <c>{ ["base"] = 0.1 }</c>), 1 otherwise. Groups come in order of first appearance.
+    /// </summary>
+    public IReadOnlyList<ParameterGroup> ParameterGroups(IReadOnlyDictionary<string, double>? learningRateScales = null)
+    {
+        RequirePrepared();
+        var scales = learningRateScales ?? new Dictionary<string, double>();
+        return Enumerable.Range(0, parameters.Count)
+            .GroupBy(i => ScaleFor(parameterNames[i], scales))
+            .Select(g => new ParameterGroup(g.Select(i => parameters[i]).ToArray(), g.Select(i => parameterNames[i]).ToArray(), g.Key))
+            .ToArray();
     }
 
     /// <summary>
@@ -137,9 +162,10 @@ public class PrecisionStrategy : IDisposable
     public Tensor ConvertInput(Tensor input)
     {
         ArgumentNullException.ThrowIfNull(input);
+        RequirePrepared();
         if (!input.is_floating_point())
         {
-            return OnDevice(input) ? input : input.to(Device);
+            return OnDevice(input) ? input : input.to(device);
         }
 
         if (input.dtype == ScalarType.Float64 && Policy.ComputeDType != ScalarType.Float64)
@@ -149,13 +175,14 @@ public class PrecisionStrategy : IDisposable
                 + "float64. Convert it explicitly (x.to(ScalarType.Float32)) or use the float64 policy.", nameof(input));
         }
 
-        return input.dtype == Policy.ComputeDType && OnDevice(input) ? input : input.to(Policy.ComputeDType, Device);
+        return input.dtype == Policy.ComputeDType && OnDevice(input) ? input : input.to(Policy.ComputeDType, device);
     }
 
     /// <summary>Casts a floating model output to <see cref="OutputDType"/> so losses and metrics compute in float32.</summary>
     public Tensor ConvertOutput(Tensor output)
     {
         ArgumentNullException.ThrowIfNull(output);
+        RequirePrepared();
         return !output.is_floating_point() || output.dtype == OutputDType ? output : output.to(OutputDType);
     }
 
@@ -180,35 +207,61 @@ public class PrecisionStrategy : IDisposable
 
     /// <summary>
     /// Ends an iteration for several optimizers (e.g. a base and a head): each is unscaled, clipped and stepped or
-    /// skipped; the scale is updated once.
+    /// skipped; the scale is updated once; the gradients are cleared.
     /// </summary>
     public IReadOnlyList<StepOutcome> Step(IReadOnlyList<Optimizer> optimizers, GradientClipping? clipping = null)
     {
         ArgumentNullException.ThrowIfNull(optimizers);
         RequirePrepared();
-        foreach (var optimizer in optimizers)
-        {
-            Scaler.Unscale(optimizer);
-            if (clipping is not null)
-            {
-                clipping.Apply(optimizer.Gradients(), Kernels);
-            }
-        }
-
-        var outcomes = optimizers.Select(Scaler.Step).ToArray();
-        Scaler.Update();
+        var outcomes = Scaler.Apply(optimizers, clipping);
         AfterStep();
         ZeroGrad();
         return outcomes;
     }
 
-    /// <summary>Clears every gradient of the model (and of the master weights).</summary>
+    /// <summary>Clears every gradient of the model (and of the master weights). <see cref="Step(Optimizer, GradientClipping?)"/> calls it.</summary>
     public virtual void ZeroGrad()
     {
+        RequirePrepared();
         foreach (var p in modelParameters)
         {
             p.grad = null;
         }
+    }
+
+    /// <summary>
+    /// What a training loop logs per step, as 0-dim float32 device tensors read without a sync: <c>loss_scale</c> and
+    /// <c>skipped_steps</c> once the loss has been scaled; empty without loss scaling.
+    /// </summary>
+    public IReadOnlyDictionary<string, Tensor> StepLogs()
+    {
+        RequirePrepared();
+        return Scaler.IsEnabled && Scaler.ScaleTensor is { } scale && Scaler.SkippedStepsTensor is { } skipped
+            ? new Dictionary<string, Tensor> { ["loss_scale"] = scale, ["skipped_steps"] = skipped }
+            : new Dictionary<string, Tensor>();
+    }
+
+    /// <summary>The current loss scale (1 without loss scaling). Synchronises.</summary>
+    public double GetLossScale()
+    {
+        RequirePrepared();
+        return Scaler.GetScale();
+    }
+
+    /// <summary>The state a checkpoint must carry besides the weights (the policy and the loss scaler's state). Synchronises.</summary>
+    public PrecisionState GetState()
+    {
+        RequirePrepared();
+        return new PrecisionState(Policy.Name, Scaler.IsEnabled ? Scaler.GetState() : null);
+    }
+
+    /// <summary>Restores state saved by <see cref="GetState"/> (or null, for a checkpoint that had none).</summary>
+    /// <exception cref="InvalidOperationException">Loss scaling is enabled but <paramref name="state"/> has no loss-scale state.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The saved scale is not a positive finite number.</exception>
+    public void LoadState(PrecisionState? state)
+    {
+        RequirePrepared();
+        Scaler.LoadState(state?.LossScaler);
     }
 
     /// <summary>
@@ -242,54 +295,77 @@ public class PrecisionStrategy : IDisposable
     {
         if (disposing)
         {
-            foreach (var remove in applied?.HookRemovers ?? new List<Action>())
+            foreach (var remove in hookRemovers)
             {
                 remove();
             }
 
-            applied?.HookRemovers.Clear();
+            hookRemovers.Clear();
             Scaler.Dispose();
         }
     }
 
     /// <summary>
     /// Called once by <see cref="Prepare"/> after conversion with the exact pre-conversion values of every parameter
-    /// whose dtype changed; returns the parameters optimizers update and their names. Take ownership of an original by removing it.
+    /// whose dtype changed, which it owns from then on (this base disposes them: a single-dtype strategy keeps no
+    /// masters). Returns the parameters optimizers update and their names.
     /// </summary>
-    protected virtual (IReadOnlyList<Parameter> Parameters, IReadOnlyList<string> Names) OnPrepared(nn.Module model, Dictionary<string, Tensor> originals) =>
-        OnTrainableChanged(model);
+    private protected virtual (IReadOnlyList<Parameter> Parameters, IReadOnlyList<string> Names) OnPrepared(
+        nn.Module model, IReadOnlyDictionary<string, Tensor> originals)
+    {
+        foreach (var original in originals.Values)
+        {
+            original.Dispose();
+        }
+
+        return OnTrainableChanged(model);
+    }
 
     /// <summary>Called by <see cref="RefreshTrainable"/>: the trainable parameters and their names, in model order.</summary>
-    protected virtual (IReadOnlyList<Parameter> Parameters, IReadOnlyList<string> Names) OnTrainableChanged(nn.Module model)
+    private protected virtual (IReadOnlyList<Parameter> Parameters, IReadOnlyList<string> Names) OnTrainableChanged(nn.Module model)
     {
         var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).ToArray();
         return (trainable.Select(p => p.parameter).ToArray(), trainable.Select(p => p.name).ToArray());
     }
 
     /// <summary>Called after every backward pass (e.g. to move gradients onto master weights).</summary>
-    protected virtual void AfterBackward()
+    private protected virtual void AfterBackward()
     {
     }
 
     /// <summary>Called after the optimizers stepped or skipped (e.g. to copy master weights into the model).</summary>
-    protected virtual void AfterStep()
+    private protected virtual void AfterStep()
     {
     }
 
     /// <summary>Copies <paramref name="source"/> into <paramref name="targets"/> by name after checking every key and shape.</summary>
     /// <exception cref="ArgumentException">Missing, unexpected or mis-shaped entries, all listed by name.</exception>
-    protected static void CopyState(IReadOnlyDictionary<string, Tensor> targets, IReadOnlyDictionary<string, Tensor> source) =>
+    private protected static void CopyState(IReadOnlyDictionary<string, Tensor> targets, IReadOnlyDictionary<string, Tensor> source) =>
         StateDictCheck.Copy("The state dict", targets, source);
 
-    // TorchSharp's Device has reference equality: compare type and index.
-    private bool OnDevice(Tensor tensor) =>
-        tensor.device_type == Device.type && (tensor.device_index == Device.index || Device.index < 0 && tensor.device_index <= 0);
-
-    private void RequirePrepared()
+    /// <summary>Throws unless <see cref="Prepare"/> ran.</summary>
+    private protected void RequirePrepared()
     {
         if (Model is null)
         {
-            throw new InvalidOperationException("Call Prepare(model) first.");
+            throw new InvalidOperationException($"This {Policy.Name} precision strategy has no model yet: call Prepare(model) first.");
         }
     }
+
+    private static double ScaleFor(string parameter, IReadOnlyDictionary<string, double> scales) =>
+        scales.Where(kv => parameter == kv.Key || parameter.StartsWith(kv.Key + ".", StringComparison.Ordinal))
+            .OrderByDescending(kv => kv.Key.Length)
+            .Select(kv => kv.Value)
+            .DefaultIfEmpty(1.0)
+            .First();
+
+    private T Prepared<T>(T value)
+    {
+        RequirePrepared();
+        return value;
+    }
+
+    // TorchSharp's Device has reference equality: compare type and index.
+    private bool OnDevice(Tensor tensor) =>
+        tensor.device_type == device.type && (tensor.device_index == device.index || device.index < 0 && tensor.device_index <= 0);
 }

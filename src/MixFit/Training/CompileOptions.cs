@@ -62,4 +62,35 @@ public sealed record CompileOptions
     /// <summary>The loss scaling these options resolve to for <paramref name="policy"/>.</summary>
     public LossScaleOptions ResolveLossScale(DTypePolicy policy) =>
         LossScale ?? (AutoScaleLoss ? LossScaleOptions.DefaultFor(policy) : LossScaleOptions.None);
+
+    /// <summary>The precision strategy's options these options resolve to under <paramref name="policy"/>.</summary>
+    public PrecisionOptions CreatePrecisionOptions(DTypePolicy policy) => new()
+    {
+        LossScale = ResolveLossScale(policy),
+        ModuleOverrides = ModuleOverrides,
+        Kernels = Kernels,
+    };
+
+    /// <summary>
+    /// Creates the optimizer over a precision strategy's parameter groups: <see cref="OptimizerFactory"/> when set
+    /// (each group's learning-rate scale is then applied to what it returns), else <see cref="Optimizer"/>, fused or
+    /// managed as <see cref="Kernels"/> says unless <see cref="OptimizerConfig.Fused"/> is set.
+    /// </summary>
+    public MixFit.Optimizers.Optimizer CreateOptimizer(IReadOnlyList<ParameterGroup> groups)
+    {
+        ArgumentNullException.ThrowIfNull(groups);
+        if (OptimizerFactory is null)
+        {
+            bool? fused = Kernels switch { AmpKernelPreference.Fused => true, AmpKernelPreference.Managed => false, _ => null };
+            return (Optimizer with { Fused = Optimizer.Fused ?? fused }).Create(groups);
+        }
+
+        var optimizer = OptimizerFactory(groups.SelectMany(g => g.Parameters).ToArray());
+        foreach (var group in groups.Where(g => g.LearningRateScale != 1.0))
+        {
+            optimizer.SetLearningRateScale(group.Parameters, group.LearningRateScale);
+        }
+
+        return optimizer;
+    }
 }

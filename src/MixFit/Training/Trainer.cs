@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json;
 using MixFit.Callbacks;
 using MixFit.Checkpoints;
 using MixFit.Data;
@@ -7,7 +6,6 @@ using MixFit.Losses;
 using MixFit.Metrics;
 using MixFit.Optimizers;
 using MixFit.Precision;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MixFit.Training;
@@ -17,10 +15,11 @@ namespace MixFit.Training;
 /// policy, loss scaling, callbacks, the Keras console log and checkpoints that resume bit-identically.
 /// </summary>
 /// <remarks>
-/// <para>The loop is short; everything else hooks in as callbacks. Per training step: convert the input to the
-/// compute dtype, forward, convert the output to float32, compute the float32 loss, scaled backward, and at an
-/// accumulation boundary the precision strategy's step (unscale once, clip, check, step or skip, update the scale).
-/// All batch metrics, the loss, the scale and the skipped count come back to the host in one transfer per step.</para>
+/// <para>The loop is short; everything else hooks in as callbacks. A train step (<see cref="TrainStep"/>): convert
+/// the input to the compute dtype, forward, convert the output to float32, compute the float32 loss, the precision
+/// strategy's scaled backward and, at an accumulation boundary, its step (unscale once, clip, check, step or skip,
+/// update the scale). Precision touches the step only through that one strategy object. The loss, every batch
+/// metric and the strategy's per-step logs come back to the host in one transfer per step.</para>
 /// <example><code>
 /// var trainer = new Trainer(SmallCnn.Create());
 /// trainer.Compile(new CompileOptions { Policy = DTypePolicy.MixedFloat16, Metrics = new[] { "accuracy" } });
@@ -29,13 +28,10 @@ namespace MixFit.Training;
 /// </remarks>
 public sealed class Trainer : IDisposable
 {
-    private const string CheckpointFormat = "mixfit-checkpoint";
     private static readonly IReadOnlyDictionary<string, double> NoLogs = new Dictionary<string, double>();
     private readonly Device? requestedDevice;
     private PrecisionStrategy? precision;
     private List<Metric> metrics = new();
-    private double lossTotal;
-    private double lossCount;
 
     /// <summary>Wraps <paramref name="module"/>; it is placed on <paramref name="device"/> (default: CUDA when available) by <see cref="Compile"/>.</summary>
     public Trainer(nn.Module<Tensor, Tensor> module, Device? device = null)
@@ -71,7 +67,7 @@ public sealed class Trainer : IDisposable
     /// and the metrics. May be called again to change optimizer, loss or metrics under the same policy.
     /// </summary>
     /// <exception cref="ArgumentException">Unknown optimizer, loss or metric name; the message lists the valid ones.</exception>
-    /// <exception cref="InvalidOperationException">A later call names a different policy.</exception>
+    /// <exception cref="InvalidOperationException">A later call names a different policy, or nothing is trainable.</exception>
     public void Compile(CompileOptions? options = null)
     {
         options ??= new CompileOptions();
@@ -80,12 +76,7 @@ public sealed class Trainer : IDisposable
         var compiled = options.Metrics.Select(name => Metric.FromName(name, loss)).ToList();
         if (precision is null)
         {
-            precision = PrecisionStrategy.Create(policy, new PrecisionOptions
-            {
-                LossScale = options.ResolveLossScale(policy),
-                ModuleOverrides = options.ModuleOverrides,
-                Kernels = options.Kernels,
-            });
+            precision = PrecisionStrategy.Create(policy, options.CreatePrecisionOptions(policy));
             precision.Prepare(Module, requestedDevice);
         }
         else if (precision.Policy != policy)
@@ -104,15 +95,7 @@ public sealed class Trainer : IDisposable
             throw new InvalidOperationException("The model has no trainable parameters (everything is frozen).");
         }
 
-        var optimizer = options.OptimizerFactory?.Invoke(precision.Parameters) ?? options.Optimizer.Create(precision.Parameters, precision.Kernels);
-        foreach (var group in Enumerable.Range(0, precision.Parameters.Count)
-            .Select(i => (Index: i, Scale: ScaleFor(precision.ParameterNames[i], options.LearningRateScales)))
-            .Where(x => x.Scale != 1.0)
-            .GroupBy(x => x.Scale))
-        {
-            optimizer.SetLearningRateScale(group.Select(x => precision.Parameters[x.Index]), group.Key);
-        }
-
+        var optimizer = options.CreateOptimizer(precision.ParameterGroups(options.LearningRateScales));
         Optimizer?.Dispose();
         Optimizer = optimizer;
         Loss = loss;
@@ -179,7 +162,7 @@ public sealed class Trainer : IDisposable
             InitialEpoch = options.InitialEpoch,
             StepsPerEpoch = options.StepsPerEpoch is { } limit ? Math.Min(limit, train.BatchesPerEpoch ?? limit) : train.BatchesPerEpoch,
             Verbose = options.Verbose,
-            MetricNames = MetricNames(),
+            MetricNames = LogAccumulator.DisplayNames(metrics),
             Options = options,
             TrainData = train,
         };
@@ -188,13 +171,12 @@ public sealed class Trainer : IDisposable
 
         callbacks.TrainBegin(NoLogs);
         IReadOnlyDictionary<string, double> lastLogs = NoLogs;
-        bool targetsChecked = false;
         for (int epoch = context.InitialEpoch; epoch < options.Epochs && !context.StopTraining; epoch++)
         {
             context.Epoch = epoch;
             callbacks.EpochBegin(epoch, NoLogs);
             var watch = Stopwatch.StartNew();
-            var logs = TrainEpoch(train, epoch, options, context, callbacks, ref targetsChecked);
+            var logs = TrainEpoch(train, epoch, options, context, callbacks);
             if (options.ValidationData is { } validation)
             {
                 foreach (var (name, value) in RunEvaluation(validation, callbacks, context))
@@ -223,7 +205,7 @@ public sealed class Trainer : IDisposable
     {
         ArgumentNullException.ThrowIfNull(data);
         RequireCompiled();
-        var context = new TrainingContext(this) { Verbose = verbose, MetricNames = MetricNames() };
+        var context = new TrainingContext(this) { Verbose = verbose, MetricNames = LogAccumulator.DisplayNames(metrics) };
         var list = new CallbackList(Assemble(verbose, output, callbacks ?? Enumerable.Empty<Callback>(), null), context);
         return RunEvaluation(data, list, context);
     }
@@ -247,8 +229,7 @@ public sealed class Trainer : IDisposable
             foreach (var current in data.ScopedBatches(0))
             {
                 list.PredictBatchBegin(batch, NoLogs);
-                var output = precision!.ConvertOutput(Module.call(precision.ConvertInput(current.X))).cpu();
-                outputs.Add(output.MoveToOuterDisposeScope());
+                outputs.Add(Forward(current.X).cpu().MoveToOuterDisposeScope());
                 list.PredictBatchEnd(batch++, NoLogs);
             }
         }
@@ -284,41 +265,11 @@ public sealed class Trainer : IDisposable
         precision!.LoadStateDict(weights);
     }
 
-    /// <summary>
-    /// Writes a full checkpoint atomically: float32 weights, optimizer state, loss-scale state, the epoch and the RNG
-    /// state, as one safetensors file with MixFit metadata.
-    /// </summary>
+    /// <summary>Writes a full checkpoint atomically (<see cref="TrainingCheckpoint"/>: weights, optimizer, loss scale, epoch, RNG).</summary>
     public void SaveCheckpoint(string path, int epoch)
     {
         RequireCompiled();
-        using var scope = NewDisposeScope();
-        var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (name, value) in precision!.StateDict())
-        {
-            tensors["model." + name] = value;
-        }
-
-        foreach (var (name, value) in Optimizer!.StateDict())
-        {
-            tensors["optimizer." + name] = value;
-        }
-
-        tensors["rng.cpu"] = get_rng_state();
-        var metadata = new Dictionary<string, string>
-        {
-            ["format"] = CheckpointFormat,
-            ["version"] = "1",
-            ["epoch"] = epoch.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["policy"] = precision.Policy.Name,
-            ["optimizer"] = Optimizer.GetType().Name,
-            ["optimizer.scalars"] = JsonSerializer.Serialize(Optimizer.GetScalars()),
-        };
-        if (precision.Scaler.IsEnabled)
-        {
-            metadata["loss_scaler"] = JsonSerializer.Serialize(precision.Scaler.GetState());
-        }
-
-        SafeTensors.Save(path, tensors, metadata);
+        TrainingCheckpoint.Save(path, precision!, Optimizer!, epoch);
     }
 
     /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint"/> into this compiled trainer.</summary>
@@ -327,94 +278,26 @@ public sealed class Trainer : IDisposable
     public CheckpointInfo LoadCheckpoint(string path)
     {
         RequireCompiled();
-        var (tensors, metadata) = SafeTensors.Load(path);
-        try
-        {
-            if (!metadata.TryGetValue("format", out var format) || format != CheckpointFormat)
-            {
-                throw new InvalidDataException($"{path}: not a MixFit checkpoint (metadata format is \"{format}\", expected \"{CheckpointFormat}\").");
-            }
-
-            Dictionary<string, Tensor> Part(string prefix) =>
-                tensors.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value);
-
-            Rethrow(path, "model weights", () => precision!.LoadStateDict(Part("model.")));
-            Rethrow(path, "optimizer state", () => Optimizer!.LoadStateDict(Part("optimizer.")));
-            if (metadata.TryGetValue("optimizer.scalars", out var scalars))
-            {
-                Optimizer!.SetScalars(JsonSerializer.Deserialize<Dictionary<string, double>>(scalars)!);
-            }
-
-            var scaler = metadata.TryGetValue("loss_scaler", out var json) ? JsonSerializer.Deserialize<LossScalerState>(json) : null;
-            precision!.Scaler.LoadState(scaler);
-            if (tensors.TryGetValue("rng.cpu", out var rng))
-            {
-                set_rng_state(rng);
-            }
-
-            int epoch = int.Parse(metadata["epoch"], System.Globalization.CultureInfo.InvariantCulture);
-            return new CheckpointInfo(epoch, metadata.GetValueOrDefault("policy", "float32"), scaler);
-        }
-        finally
-        {
-            foreach (var t in tensors.Values)
-            {
-                t.Dispose();
-            }
-        }
+        return TrainingCheckpoint.Load(path, precision!, Optimizer!);
     }
 
-    /// <summary>
-    /// Writes the float32 weights only: safetensors when the name ends in <c>.safetensors</c>, otherwise TorchSharp's
-    /// own format (readable by <c>Module.load</c>). Atomic.
-    /// </summary>
+    /// <summary>Writes the float32 weights only (<see cref="WeightsFile"/>: safetensors for <c>.safetensors</c>, else TorchSharp's format). Atomic.</summary>
     public void SaveWeights(string path)
     {
         RequireCompiled();
         using var scope = NewDisposeScope();
-        var weights = precision!.StateDict();
-        if (IsSafeTensors(path))
-        {
-            SafeTensors.Save(path, weights);
-            return;
-        }
-
-        AtomicFile.Write(path, stream =>
-        {
-            using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
-            writer.Write7BitEncodedInt64(weights.Count);
-            foreach (var (name, value) in weights)
-            {
-                writer.Write(name);
-                value.detach().cpu().Save(writer);
-            }
-        });
+        WeightsFile.Save(path, precision!.StateDict());
     }
 
     /// <summary>Loads weights written by <see cref="SaveWeights"/>, <c>Module.save</c> or any safetensors file with matching names.</summary>
-    /// <exception cref="ArgumentException">Missing, unexpected or mis-shaped entries, all listed.</exception>
+    /// <exception cref="InvalidDataException">Missing, unexpected or mis-shaped entries, all listed with the file's name.</exception>
     public void LoadWeights(string path)
     {
         RequireCompiled();
-        var weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        var weights = WeightsFile.Load(path);
         try
         {
-            if (IsSafeTensors(path))
-            {
-                weights = SafeTensors.Load(path).Tensors;
-            }
-            else
-            {
-                using var reader = new BinaryReader(File.OpenRead(path));
-                long count = reader.Read7BitEncodedInt64();
-                for (long i = 0; i < count; i++)
-                {
-                    string name = reader.ReadString();
-                    weights[name] = TensorExtensionMethods.Load(reader).DetachFromDisposeScope();
-                }
-            }
-
-            Rethrow(path, "weights", () => precision!.LoadStateDict(weights));
+            TrainingCheckpoint.Rethrow(path, "weights", () => precision!.LoadStateDict(weights));
         }
         finally
         {
@@ -430,27 +313,6 @@ public sealed class Trainer : IDisposable
     {
         Optimizer?.Dispose();
         precision?.Dispose();
-    }
-
-    private static double ScaleFor(string parameter, IReadOnlyDictionary<string, double> scales) =>
-        scales.Where(kv => parameter == kv.Key || parameter.StartsWith(kv.Key + ".", StringComparison.Ordinal))
-            .OrderByDescending(kv => kv.Key.Length)
-            .Select(kv => kv.Value)
-            .DefaultIfEmpty(1.0)
-            .First();
-
-    private static bool IsSafeTensors(string path) => path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase);
-
-    private static void Rethrow(string path, string what, Action load)
-    {
-        try
-        {
-            load();
-        }
-        catch (ArgumentException e)
-        {
-            throw new InvalidDataException($"{path}: the {what} do not fit this model. {e.Message}", e);
-        }
     }
 
     private static IEnumerable<Callback> Assemble(int verbose, TextWriter? output, IEnumerable<Callback> user, HistoryCallback? history)
@@ -474,7 +336,8 @@ public sealed class Trainer : IDisposable
 
     private static InvalidOperationException NotCompiled() => new("Call Compile() before training, evaluating, predicting or saving.");
 
-    private IReadOnlyList<string> MetricNames() => new[] { "loss" }.Concat(metrics.Select(m => m.Name)).ToArray();
+    private static Tensor Targets(Batch batch, string loop) =>
+        batch.Y ?? throw new ArgumentException($"{loop} batches need targets (Batch.Y is null).");
 
     private void RequireCompiled()
     {
@@ -484,12 +347,13 @@ public sealed class Trainer : IDisposable
         }
     }
 
-    private Dictionary<string, double> TrainEpoch(
-        IBatchSource train, int epoch, FitOptions options, TrainingContext context, CallbackList callbacks, ref bool targetsChecked)
+    /// <summary>The model's float32 output for an input, through the precision strategy.</summary>
+    private Tensor Forward(Tensor x) => precision!.ConvertOutput(Module.call(precision.ConvertInput(x)));
+
+    private Dictionary<string, double> TrainEpoch(IBatchSource train, int epoch, FitOptions options, TrainingContext context, CallbackList callbacks)
     {
         Module.train();
-        ResetMetrics(metrics);
-        var logs = new Dictionary<string, double>();
+        var logs = new LogAccumulator(metrics);
         int accumulated = 0;
         int step = 0;
         var batches = train.ScopedBatches(epoch);
@@ -497,27 +361,16 @@ public sealed class Trainer : IDisposable
         {
             callbacks.TrainBatchBegin(step, NoLogs);
             var watch = Stopwatch.StartNew();
-            var target = (batch.Y ?? throw new ArgumentException("Training batches need targets (Batch.Y is null).")).to(precision!.Device);
-            var output = precision.ConvertOutput(Module.call(precision.ConvertInput(batch.X)));
-            if (!targetsChecked)
-            {
-                Loss!.Validate(output, target);
-                targetsChecked = true;
-            }
-
-            var loss = Loss!.Compute(output, target);
-            precision.Backward(options.GradientAccumulation > 1 ? loss / options.GradientAccumulation : loss);
             bool boundary = ++accumulated == options.GradientAccumulation || step + 1 == context.StepsPerEpoch;
+            TrainStep(batch, logs, validateTargets: step == 0, options, boundary);
             if (boundary)
             {
-                precision.Step(Optimizer!, options.Clipping);
                 accumulated = 0;
             }
 
-            ReadBatchResults(loss, output, target, logs, training: true);
-            logs["ms_per_step"] = watch.Elapsed.TotalMilliseconds;
-            callbacks.TrainBatchEnd(step, new Dictionary<string, double>(logs));
-            step++;
+            var stepLogs = logs.Logs();
+            stepLogs["ms_per_step"] = watch.Elapsed.TotalMilliseconds;
+            callbacks.TrainBatchEnd(step++, stepLogs);
             if (context.StopTraining)
             {
                 break;
@@ -536,98 +389,68 @@ public sealed class Trainer : IDisposable
             precision!.Step(Optimizer!, options.Clipping);
         }
 
-        return new Dictionary<string, double>(logs.Where(kv => kv.Key != "ms_per_step"));
+        return logs.Logs();
     }
 
-    /// <summary>
-    /// Brings the batch's loss and metric totals (and, when <paramref name="training"/>, the loss scale and skipped
-    /// count) to the host in one transfer.
-    /// </summary>
-    private void ReadBatchResults(Tensor loss, Tensor output, Tensor target, Dictionary<string, double> logs, bool training)
+    /// <summary>Keras' <c>train_step</c>: forward, loss, scaled backward, and at an accumulation boundary the strategy's step.</summary>
+    private void TrainStep(Batch batch, LogAccumulator logs, bool validateTargets, FitOptions options, bool boundary)
     {
-        using var _ = no_grad();
-        float n = output.shape[0];
-        var parts = new List<Tensor> { stack(new[] { loss.detach() * n, full(Array.Empty<long>(), n, ScalarType.Float32, loss.device) }) };
-        var detached = output.detach();
-        parts.AddRange(metrics.Select(m => m.BatchTotals(detached, target)));
-        var scaler = precision!.Scaler;
-        bool scaled = training && scaler.IsEnabled && scaler.ScaleTensor is not null;
-        if (scaled)
+        var target = Targets(batch, "Training").to(precision!.Device);
+        var output = Forward(batch.X);
+        if (validateTargets)
         {
-            parts.Add(stack(new[] { scaler.ScaleTensor!, scaler.SkippedStepsTensor! }).to(loss.device));
+            Loss!.Validate(output, target);
         }
 
-        var values = cat(parts, 0).to(ScalarType.Float64).cpu().data<double>().ToArray();
-        lossTotal += values[0];
-        lossCount += values[1];
-        logs["loss"] = lossTotal / lossCount;
-        for (int i = 0; i < metrics.Count; i++)
+        var loss = Loss!.Compute(output, target);
+        precision.Backward(options.GradientAccumulation > 1 ? loss / options.GradientAccumulation : loss);
+        if (boundary)
         {
-            metrics[i].Accumulate(values[2 + (2 * i)], values[3 + (2 * i)]);
-            logs[metrics[i].Name] = metrics[i].Result();
+            precision.Step(Optimizer!, options.Clipping);
         }
 
-        if (training)
+        logs.Set("lr", Optimizer!.LearningRate);
+        logs.Update(loss, output, target, precision.StepLogs());
+    }
+
+    /// <summary>Keras' <c>test_step</c>: forward and loss without gradients.</summary>
+    private void TestStep(Batch batch, LogAccumulator logs, bool validateTargets)
+    {
+        var target = Targets(batch, "Evaluation").to(precision!.Device);
+        var output = Forward(batch.X);
+        if (validateTargets)
         {
-            logs["lr"] = Optimizer!.LearningRate;
+            Loss!.Validate(output, target);
         }
 
-        if (scaled)
-        {
-            logs["loss_scale"] = values[^2];
-            logs["skipped_steps"] = values[^1];
-        }
+        logs.Update(Loss!.Compute(output, target), output, target, new Dictionary<string, Tensor>());
     }
 
     private Dictionary<string, double> RunEvaluation(IBatchSource data, CallbackList callbacks, TrainingContext context)
     {
-        var saved = (metrics, lossTotal, lossCount);
-        metrics = metrics.Select(m => Metric.FromName(m.Name, Loss!)).ToList();
-        try
+        // Fresh metric objects: validation inside Fit must not disturb the training epoch's running means.
+        var logs = new LogAccumulator(metrics.Select(m => Metric.FromName(m.Name, Loss!)).ToList());
+        context.TestSteps = data.BatchesPerEpoch;
+        Module.eval();
+        callbacks.TestBegin(NoLogs);
+        int batch = 0;
+        using (no_grad())
         {
-            context.TestSteps = data.BatchesPerEpoch;
-            ResetMetrics(metrics);
-            Module.eval();
-            var logs = new Dictionary<string, double>();
-            callbacks.TestBegin(NoLogs);
-            int batch = 0;
-            using (no_grad())
+            foreach (var current in data.ScopedBatches(0))
             {
-                foreach (var current in data.ScopedBatches(0))
-                {
-                    callbacks.TestBatchBegin(batch, NoLogs);
-                    var target = (current.Y ?? throw new ArgumentException("Evaluation batches need targets (Batch.Y is null).")).to(precision!.Device);
-                    var output = precision.ConvertOutput(Module.call(precision.ConvertInput(current.X)));
-                    if (batch == 0)
-                    {
-                        Loss!.Validate(output, target);
-                    }
-
-                    ReadBatchResults(Loss!.Compute(output, target), output, target, logs, training: false);
-                    callbacks.TestBatchEnd(batch++, new Dictionary<string, double>(logs));
-                }
+                callbacks.TestBatchBegin(batch, NoLogs);
+                TestStep(current, logs, validateTargets: batch == 0);
+                callbacks.TestBatchEnd(batch++, logs.Logs());
             }
-
-            if (batch == 0)
-            {
-                throw new ArgumentException("The evaluation dataset is empty (0 samples).", nameof(data));
-            }
-
-            callbacks.TestEnd(logs);
-            return logs;
         }
-        finally
+
+        if (batch == 0)
         {
-            (metrics, lossTotal, lossCount) = saved;
+            throw new ArgumentException("The evaluation dataset is empty (0 samples).", nameof(data));
         }
-    }
 
-    private void ResetMetrics(List<Metric> list)
-    {
-        lossTotal = lossCount = 0;
-        foreach (var metric in list)
-        {
-            metric.Reset();
-        }
+        var result = logs.Logs();
+        callbacks.TestEnd(result);
+        return result;
     }
 }

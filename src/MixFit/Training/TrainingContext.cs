@@ -2,7 +2,7 @@ namespace MixFit.Training;
 
 /// <summary>
 /// What callbacks see of a running fit, evaluation or prediction, and the two things they may change: stopping
-/// (<see cref="StopTraining"/>) and, at train begin, the epoch to resume from (<see cref="InitialEpoch"/>).
+/// (<see cref="RequestStop"/>, <see cref="StopTraining"/>) and, at train begin, the epoch to resume from (<see cref="InitialEpoch"/>).
 /// </summary>
 public sealed class TrainingContext
 {
@@ -29,8 +29,45 @@ public sealed class TrainingContext
     /// <summary>0 silent, 1 progress bar, 2 one line per epoch.</summary>
     public int Verbose { get; internal set; }
 
-    /// <summary>Set to true to end training after the current batch (or epoch, when set at epoch end).</summary>
-    public bool StopTraining { get; set; }
+    /// <summary>
+    /// Keras' <c>stop_training</c>: true once a stop was requested. Setting true is <see cref="RequestStop"/> with
+    /// <see cref="Training.StopReason.Requested"/>; setting false withdraws any request.
+    /// </summary>
+    public bool StopTraining
+    {
+        get => StopReason != StopReason.None;
+        set
+        {
+            if (!value)
+            {
+                StopReason = StopReason.None;
+            }
+            else
+            {
+                RequestStop(StopReason.Requested);
+            }
+        }
+    }
+
+    /// <summary>Why the fit is stopping, or <see cref="Training.StopReason.None"/>.</summary>
+    public StopReason StopReason { get; private set; }
+
+    /// <summary>
+    /// Ends training after the current batch (or epoch, when called at epoch end). The first reason given is kept, except
+    /// that an interruption overrides a plain request.
+    /// </summary>
+    public void RequestStop(StopReason reason)
+    {
+        if (reason == StopReason.None)
+        {
+            throw new ArgumentOutOfRangeException(nameof(reason), reason, "Give a reason to stop (Requested or Interrupted); set StopTraining = false to withdraw a request.");
+        }
+
+        if (StopReason == StopReason.None || reason == StopReason.Interrupted)
+        {
+            StopReason = reason;
+        }
+    }
 
     /// <summary>The options of the running fit, or null during a standalone evaluation or prediction.</summary>
     public FitOptions? Options { get; internal set; }

@@ -11,7 +11,6 @@ public class AmpKernelsTests
     {
         Assert.NotNull(AmpKernels.Fused);
         Assert.Same(AmpKernels.Fused, AmpKernels.Default);
-        Assert.True(AmpKernels.Fused!.SynchronisationFree);
         Assert.Same(AmpKernels.Managed, AmpKernels.Select(AmpKernelPreference.Managed));
     }
 

@@ -2,6 +2,8 @@ using MixFit.Optimizers;
 using MixFit.Tests.Support;
 using TorchSharp;
 using TorchSharp.Modules;
+using Adam = MixFit.Optimizers.Adam;
+using AdamW = MixFit.Optimizers.AdamW;
 using static TorchSharp.torch;
 
 namespace MixFit.Tests.Optimizers;
@@ -38,7 +40,7 @@ public class FusedOptimizerTests
     public void Adam_matches_torch_optim_Adam(string kernels, bool amsgrad, double weightDecay)
     {
         var (ours, theirs, grads) = Setup(1);
-        using var opt = new FusedAdam(new[] { ours }, 0.01, weightDecay: weightDecay, amsgrad: amsgrad, kernels: KernelCases.Get(kernels));
+        using var opt = new Adam(new[] { ours }, 0.01, weightDecay: weightDecay, amsgrad: amsgrad, fused: KernelCases.IsFused(kernels));
         var reference = optim.Adam(new[] { theirs }, 0.01, weight_decay: weightDecay, amsgrad: amsgrad);
         Run(opt, ours, reference, theirs, grads);
         T.Close(T.Values(theirs), ours, 1e-6);
@@ -49,7 +51,7 @@ public class FusedOptimizerTests
     public void AdamW_matches_torch_optim_AdamW(string kernels)
     {
         var (ours, theirs, grads) = Setup(2);
-        using var opt = new FusedAdamW(new[] { ours }, 0.01, weightDecay: 0.05, kernels: KernelCases.Get(kernels));
+        using var opt = new AdamW(new[] { ours }, 0.01, weightDecay: 0.05, fused: KernelCases.IsFused(kernels));
         var reference = optim.AdamW(new[] { theirs }, 0.01, weight_decay: 0.05);
         Run(opt, ours, reference, theirs, grads);
         T.Close(T.Values(theirs), ours, 1e-6);
@@ -65,7 +67,7 @@ public class FusedOptimizerTests
     public void Sgd_matches_torch_optim_SGD(string kernels, double momentum, double dampening, bool nesterov, double weightDecay)
     {
         var (ours, theirs, grads) = Setup(3);
-        using var opt = new FusedSgd(new[] { ours }, 0.1, momentum, dampening, weightDecay, nesterov, kernels: KernelCases.Get(kernels));
+        using var opt = new Sgd(new[] { ours }, 0.1, momentum, dampening, weightDecay, nesterov, fused: KernelCases.IsFused(kernels));
         var reference = optim.SGD(new[] { theirs }, 0.1, momentum, dampening, weightDecay, nesterov);
         Run(opt, ours, reference, theirs, grads);
         T.Close(T.Values(theirs), ours, 1e-6);
@@ -79,7 +81,7 @@ public class FusedOptimizerTests
     public void Rmsprop_matches_torch_optim_RMSprop(string kernels, double momentum, bool centered, double weightDecay)
     {
         var (ours, theirs, grads) = Setup(6);
-        using var opt = new FusedRmsprop(new[] { ours }, 0.01, weightDecay: weightDecay, momentum: momentum, centered: centered, kernels: KernelCases.Get(kernels));
+        using var opt = new Rmsprop(new[] { ours }, 0.01, weightDecay: weightDecay, momentum: momentum, centered: centered, fused: KernelCases.IsFused(kernels));
         var reference = optim.RMSProp(new[] { theirs }, 0.01, weight_decay: weightDecay, momentum: momentum, centered: centered);
         Run(opt, ours, reference, theirs, grads);
         T.Close(T.Values(theirs), ours, 1e-5);
@@ -90,7 +92,7 @@ public class FusedOptimizerTests
     public void Rmsprop_leaves_everything_unchanged_on_an_overflow_flag(string kernels)
     {
         var (ours, _, grads) = Setup(7);
-        using var opt = new FusedRmsprop(new[] { ours }, 0.01, momentum: 0.9, centered: true, kernels: KernelCases.Get(kernels));
+        using var opt = new Rmsprop(new[] { ours }, 0.01, momentum: 0.9, centered: true, fused: KernelCases.IsFused(kernels));
         var before = T.Values(ours);
         ours.grad = grads[0];
         opt.Step(ones(Array.Empty<long>()));
@@ -103,7 +105,7 @@ public class FusedOptimizerTests
     {
         var a = new Parameter(ones(2));
         var b = new Parameter(ones(2));
-        using var opt = new FusedAdam(new[] { a, b }, 0.1);
+        using var opt = new Adam(new[] { a, b }, 0.1);
         a.grad = ones(2);
         opt.Step();
         Assert.NotEqual(1f, T.Values(a)[0]);
@@ -116,7 +118,7 @@ public class FusedOptimizerTests
     {
         var trainable = new Parameter(ones(2));
         var frozen = new Parameter(ones(3), requires_grad: false);
-        using var opt = new FusedAdam(new[] { trainable, frozen });
+        using var opt = new Adam(new[] { trainable, frozen });
         Assert.Single(opt.Parameters);
         Assert.DoesNotContain(opt.StateDict().Keys, k => k.StartsWith("1.", StringComparison.Ordinal));
     }
@@ -125,21 +127,21 @@ public class FusedOptimizerTests
     public void Invalid_hyper_parameters_are_rejected_naming_them()
     {
         var p = new Parameter(ones(1));
-        Assert.Equal("beta1", Assert.Throws<ArgumentOutOfRangeException>(() => new FusedAdam(new[] { p }, beta1: 1.0)).ParamName);
-        Assert.Throws<ArgumentOutOfRangeException>(() => new FusedAdam(new[] { p }, learningRate: 0));
-        Assert.Throws<ArgumentException>(() => new FusedSgd(new[] { p }, 0.1, nesterov: true));
-        Assert.Throws<ArgumentException>(() => new FusedSgd(Array.Empty<Parameter>(), 0.1));
+        Assert.Equal("beta1", Assert.Throws<ArgumentOutOfRangeException>(() => new Adam(new[] { p }, beta1: 1.0)).ParamName);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Adam(new[] { p }, learningRate: 0));
+        Assert.Throws<ArgumentException>(() => new Sgd(new[] { p }, 0.1, nesterov: true));
+        Assert.Throws<ArgumentException>(() => new Sgd(Array.Empty<Parameter>(), 0.1));
     }
 
     [Fact]
     public void State_dict_round_trips_into_a_fresh_optimizer()
     {
         var (ours, _, grads) = Setup(4);
-        using var opt = new FusedAdam(new[] { ours }, 0.01);
+        using var opt = new Adam(new[] { ours }, 0.01);
         ours.grad = grads[0];
         opt.Step();
         var copy = new Parameter(ours.detach().clone());
-        using var resumed = new FusedAdam(new[] { copy }, 0.01);
+        using var resumed = new Adam(new[] { copy }, 0.01);
         resumed.LoadStateDict(opt.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.clone()));
         ours.grad = grads[1].clone();
         copy.grad = grads[1].clone();

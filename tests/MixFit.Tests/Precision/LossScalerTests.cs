@@ -3,6 +3,8 @@ using MixFit.Precision;
 using MixFit.Tests.Support;
 using TorchSharp;
 using TorchSharp.Modules;
+using Adam = MixFit.Optimizers.Adam;
+using AdamW = MixFit.Optimizers.AdamW;
 using static TorchSharp.torch;
 
 namespace MixFit.Tests.Precision;
@@ -26,14 +28,14 @@ public class LossScalerTests
     public void Keras_four_overflowing_steps_take_400_down_to_25(string kernels)
     {
         using var scaler = new LossScaler(LossScaleOptions.Dynamic(initialScale: 400), KernelCases.Get(kernels));
-        using var sgd = new FusedSgd(new[] { Param(1, 2) }, 1.0, kernels: KernelCases.Get(kernels));
+        using var sgd = new Sgd(new[] { Param(1, 2) }, 1.0, fused: KernelCases.IsFused(kernels));
         for (int i = 0; i < 4; i++)
         {
             Assert.True(Iterate(scaler, sgd, float.PositiveInfinity, float.PositiveInfinity).IsSkipped());
         }
 
         Assert.Equal(25, scaler.GetScale());
-        Assert.Equal(4, scaler.SkippedSteps);
+        Assert.Equal(4, scaler.GetSkippedSteps());
     }
 
     [Theory]
@@ -41,7 +43,7 @@ public class LossScalerTests
     public void Keras_eight_finite_steps_growing_every_two_take_2_up_to_32(string kernels)
     {
         using var scaler = new LossScaler(LossScaleOptions.Dynamic(initialScale: 2, growthInterval: 2), KernelCases.Get(kernels));
-        using var sgd = new FusedSgd(new[] { Param(1) }, 1e-3, kernels: KernelCases.Get(kernels));
+        using var sgd = new Sgd(new[] { Param(1) }, 1e-3, fused: KernelCases.IsFused(kernels));
         var seen = new List<double>();
         for (int i = 0; i < 8; i++)
         {
@@ -50,7 +52,7 @@ public class LossScalerTests
         }
 
         Assert.Equal(new double[] { 2, 4, 4, 8, 8, 16, 16, 32 }, seen);
-        Assert.Equal(0, scaler.SkippedSteps);
+        Assert.Equal(0, scaler.GetSkippedSteps());
     }
 
     [Theory]
@@ -60,7 +62,7 @@ public class LossScalerTests
         var k = KernelCases.Get(kernels);
         var var = Param(1, 2, 3, 4);
         using var scaler = new LossScaler(kernels: k);
-        using var sgd = new FusedSgd(new[] { var }, 0.5, kernels: k);
+        using var sgd = new Sgd(new[] { var }, 0.5, fused: KernelCases.IsFused(kernels));
         Iterate(scaler, sgd, 1 * 32768f, 6 * 32768f, 7 * 32768f, 2 * 32768f);
         T.Close(new float[] { 0.5f, -1, -0.5f, 3 }, var);
 
@@ -75,12 +77,12 @@ public class LossScalerTests
         var k = KernelCases.Get(kernels);
         var var = Param(1, 2);
         using var scaler = new LossScaler(LossScaleOptions.Dynamic(initialScale: 2, growthInterval: 1), k);
-        using var sgd = new FusedSgd(new[] { var }, 1.0, kernels: k);
+        using var sgd = new Sgd(new[] { var }, 1.0, fused: KernelCases.IsFused(kernels));
 
         scaler.Scale((2 * var).sum()).backward();
         scaler.Step(sgd);
         scaler.Update();
-        sgd.ZeroGrad();
+        sgd.ClearGradients();
         T.Close(new float[] { -1, 0 }, var);
         Assert.Equal(4, scaler.GetScale());
 
@@ -101,7 +103,7 @@ public class LossScalerTests
         var k = KernelCases.Get(kernels);
         var var = Param(0);
         using var scaler = new LossScaler(LossScaleOptions.Dynamic(initialScale: 1024), k);
-        using var sgd = new FusedSgd(new[] { var }, 1.0, kernels: k);
+        using var sgd = new Sgd(new[] { var }, 1.0, fused: KernelCases.IsFused(kernels));
         scaler.Scale(tensor(1f)).Dispose();
         var.grad = tensor(new[] { 4f * 1024 });
         scaler.Unscale(sgd);
@@ -118,7 +120,7 @@ public class LossScalerTests
     {
         var k = KernelCases.Get(kernels);
         using var scaler = new LossScaler(LossScaleOptions.Dynamic(initialScale: 4, growthFactor: 2, backoffFactor: 0.25, growthInterval: 2), k);
-        using var sgd = new FusedSgd(new[] { Param(1) }, 1e-3, kernels: k);
+        using var sgd = new Sgd(new[] { Param(1) }, 1e-3, fused: KernelCases.IsFused(kernels));
         Iterate(scaler, sgd, 1);
         Assert.Equal(4, scaler.GetScale());
         Assert.Equal(1, scaler.GetState().GrowthTracker);
@@ -141,10 +143,10 @@ public class LossScalerTests
 
         var scaled = new Parameter(w0.clone());
         using var scaler = new LossScaler(LossScaleOptions.Dynamic(initialScale: 128, growthFactor: 2, growthInterval: 1), k);
-        using var sgd = new FusedSgd(new[] { scaled }, 0.1, momentum: 0.9, kernels: k);
+        using var sgd = new Sgd(new[] { scaled }, 0.1, momentum: 0.9, fused: KernelCases.IsFused(kernels));
 
         var reference = new Parameter(w0.clone());
-        using var refSgd = new FusedSgd(new[] { reference }, 0.1, momentum: 0.9, kernels: k);
+        using var refSgd = new Sgd(new[] { reference }, 0.1, momentum: 0.9, fused: KernelCases.IsFused(kernels));
 
         for (int i = 0; i < 4; i++)
         {
@@ -157,14 +159,14 @@ public class LossScalerTests
             scaler.Scale(loss).backward();
             bool skipped = scaler.Step(sgd).IsSkipped();
             scaler.Update();
-            sgd.ZeroGrad();
+            sgd.ClearGradients();
             Assert.Equal(i == 1, skipped);
 
             if (i != 1)
             {
                 (x.matmul(reference.t()) - y).pow(2).mean().backward();
                 refSgd.Step();
-                refSgd.ZeroGrad();
+                refSgd.ClearGradients();
             }
         }
 
@@ -178,7 +180,7 @@ public class LossScalerTests
     {
         var k = KernelCases.Get(kernels);
         using var scaler = new LossScaler(LossScaleOptions.Dynamic(initialScale: 1e38, growthFactor: 16, growthInterval: 1), k);
-        using var sgd = new FusedSgd(new[] { Param(1) }, 1e-3, kernels: k);
+        using var sgd = new Sgd(new[] { Param(1) }, 1e-3, fused: KernelCases.IsFused(kernels));
         Iterate(scaler, sgd, 1);
         Assert.True(double.IsFinite(scaler.GetScale()));
         Assert.Equal(1e38, scaler.GetScale(), 1e32);
@@ -191,7 +193,7 @@ public class LossScalerTests
         var k = KernelCases.Get(kernels);
         var p = Param(1, -2, 3);
         using var scaler = new LossScaler(LossScaleOptions.Dynamic(initialScale: 8), k);
-        using var adam = new FusedAdam(new[] { p }, 0.1, kernels: k);
+        using var adam = new Adam(new[] { p }, 0.1, fused: KernelCases.IsFused(kernels));
         Iterate(scaler, adam, 8, 8, -8);
         var before = adam.StateDict().ToDictionary(kv => kv.Key, kv => T.Values(kv.Value));
         var weightsBefore = T.Values(p);
@@ -211,7 +213,7 @@ public class LossScalerTests
     public void Unscaling_twice_before_update_is_an_error_naming_the_cause()
     {
         using var scaler = new LossScaler();
-        using var sgd = new FusedSgd(new[] { Param(1) }, 1);
+        using var sgd = new Sgd(new[] { Param(1) }, 1);
         scaler.Scale(tensor(1f)).Dispose();
         sgd.Parameters[0].grad = tensor(new[] { 1f });
         scaler.Unscale(sgd);
@@ -223,7 +225,7 @@ public class LossScalerTests
     public void Stepping_twice_or_updating_without_a_step_is_an_error()
     {
         using var scaler = new LossScaler();
-        using var sgd = new FusedSgd(new[] { Param(1) }, 1);
+        using var sgd = new Sgd(new[] { Param(1) }, 1);
         scaler.Scale(tensor(1f)).Dispose();
         Assert.Throws<InvalidOperationException>(() => scaler.Update());
         sgd.Parameters[0].grad = tensor(new[] { 1f });
@@ -241,8 +243,8 @@ public class LossScalerTests
         var a = Param(1);
         var b = Param(1);
         using var scaler = new LossScaler(LossScaleOptions.Dynamic(initialScale: 64), k);
-        using var first = new FusedSgd(new[] { a }, 1.0, kernels: k);
-        using var second = new FusedSgd(new[] { b }, 1.0, kernels: k);
+        using var first = new Sgd(new[] { a }, 1.0, fused: KernelCases.IsFused(kernels));
+        using var second = new Sgd(new[] { b }, 1.0, fused: KernelCases.IsFused(kernels));
         scaler.Scale(tensor(1f)).Dispose();
         a.grad = tensor(new[] { 64f });
         b.grad = tensor(new[] { float.PositiveInfinity });
@@ -252,7 +254,7 @@ public class LossScalerTests
         T.Close(new float[] { 0 }, a);
         T.Close(new float[] { 1 }, b);
         Assert.Equal(32, scaler.GetScale());
-        Assert.Equal(1, scaler.SkippedSteps);
+        Assert.Equal(1, scaler.GetSkippedSteps());
     }
 
     [Theory]
@@ -262,7 +264,7 @@ public class LossScalerTests
         var k = KernelCases.Get(kernels);
         var p = Param(5);
         using var scaler = new LossScaler(LossScaleOptions.Fixed(128), k);
-        using var sgd = new FusedSgd(new[] { p }, 1.0, kernels: k);
+        using var sgd = new Sgd(new[] { p }, 1.0, fused: KernelCases.IsFused(kernels));
         Assert.True(Iterate(scaler, sgd, float.PositiveInfinity).IsSkipped());
         T.Close(new float[] { 5 }, p);
         Iterate(scaler, sgd, 128);
@@ -276,7 +278,7 @@ public class LossScalerTests
     {
         var k = KernelCases.Get(kernels);
         using var scaler = new LossScaler(LossScaleOptions.Dynamic(initialScale: 4, minScale: 1), k);
-        using var sgd = new FusedSgd(new[] { Param(1) }, 1, kernels: k);
+        using var sgd = new Sgd(new[] { Param(1) }, 1, fused: KernelCases.IsFused(kernels));
         for (int i = 0; i < 5; i++)
         {
             Iterate(scaler, sgd, float.NaN);
@@ -290,7 +292,7 @@ public class LossScalerTests
     {
         var p = Param(1);
         using var scaler = LossScaler.Disabled();
-        using var sgd = new FusedSgd(new[] { p }, 1.0);
+        using var sgd = new Sgd(new[] { p }, 1.0);
         var loss = tensor(3f);
         Assert.Same(loss, scaler.Scale(loss));
         Assert.Equal(1, scaler.GetScale());
@@ -308,7 +310,7 @@ public class LossScalerTests
         var k = KernelCases.Get(kernels);
         var options = LossScaleOptions.Dynamic(initialScale: 16, growthInterval: 3);
         using var scaler = new LossScaler(options, k);
-        using var sgd = new FusedSgd(new[] { Param(1) }, 1e-3, kernels: k);
+        using var sgd = new Sgd(new[] { Param(1) }, 1e-3, fused: KernelCases.IsFused(kernels));
         Iterate(scaler, sgd, float.NaN);
         Iterate(scaler, sgd, 1);
         Iterate(scaler, sgd, 1);
@@ -320,7 +322,7 @@ public class LossScalerTests
         Assert.Equal(8, resumed.GetScale());
         Iterate(resumed, sgd, 1);
         Assert.Equal(16, resumed.GetScale());
-        Assert.Equal(1, resumed.SkippedSteps);
+        Assert.Equal(1, resumed.GetSkippedSteps());
         Assert.Equal(4, resumed.Iterations);
     }
 
@@ -339,16 +341,16 @@ public class LossScalerTests
     public void Keras_vocabulary_scales_the_loss_and_applies_checked_gradients()
     {
         var var = Param(1, 2);
-        using var optimizer = new LossScaleOptimizer(new FusedSgd(new[] { var }, 1.0), LossScaleOptions.Dynamic(initialScale: 2, growthInterval: 1));
+        using var optimizer = new LossScaleOptimizer(new Sgd(new[] { var }, 1.0), LossScaleOptions.Dynamic(initialScale: 2, growthInterval: 1));
         optimizer.ScaleLoss((2 * var).sum()).backward();
         Assert.False(optimizer.ApplyGradients().IsSkipped());
         T.Close(new float[] { -1, 0 }, var);
-        Assert.Equal(4, optimizer.LossScale);
+        Assert.Equal(4, optimizer.GetLossScale());
         Assert.Null(var.grad);
 
         optimizer.ScaleLoss((var * float.NaN).sum()).backward();
         Assert.True(optimizer.ApplyGradients().IsSkipped());
-        Assert.Equal(2, optimizer.LossScale);
-        Assert.Equal(1, optimizer.SkippedSteps);
+        Assert.Equal(2, optimizer.GetLossScale());
+        Assert.Equal(1, optimizer.GetSkippedSteps());
     }
 }

@@ -5,6 +5,8 @@ using MixFit.Precision;
 using MixFit.Tests.Support;
 using TorchSharp;
 using TorchSharp.Modules;
+using Adam = MixFit.Optimizers.Adam;
+using AdamW = MixFit.Optimizers.AdamW;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -33,7 +35,7 @@ public class MixedPrecisionStrategyTests
         Assert.Equal(ScalarType.Float32, buffers["bn1.running_var"].dtype);
         Assert.Equal(ScalarType.Int64, buffers["bn1.num_batches_tracked"].dtype);
 
-        using var optimizer = new FusedAdam(parameters, 1e-3);
+        using var optimizer = new Adam(parameters, 1e-3);
         var before = T.Values(parameters[0]);
         model.train();
         var x = randn(2, 3, 64, 64);
@@ -91,7 +93,7 @@ public class MixedPrecisionStrategyTests
         var output = model.call(precision.ConvertInput(randn(4, 1, 28, 28)));
         Assert.Equal(ScalarType.Float32, output.dtype);
         precision.Backward(output.pow(2).mean());
-        using var optimizer = new FusedSgd(parameters, 0.1);
+        using var optimizer = new Sgd(parameters, 0.1);
         Assert.False(precision.Step(optimizer).IsSkipped());
     }
 
@@ -127,7 +129,7 @@ public class MixedPrecisionStrategyTests
 
             using var precision = PrecisionStrategy.Create(policyName, new PrecisionOptions { LossScale = LossScaleOptions.None });
             var parameters = precision.Prepare(model, CPU);
-            using var sgd = new FusedSgd(parameters, Math.Pow(2, -14));
+            using var sgd = new Sgd(parameters, Math.Pow(2, -14));
             var output = precision.ConvertOutput(model.call(precision.ConvertInput(ones(1, 1))));
             precision.Backward(output.sum());
             precision.Step(sgd);
@@ -160,7 +162,7 @@ public class MixedPrecisionStrategyTests
             var model = nn.Sequential(layers);
             using var precision = PrecisionStrategy.Create(DTypePolicy.MixedFloat16, new PrecisionOptions { LossScale = scaling });
             var parameters = precision.Prepare(model, CPU);
-            using var sgd = new FusedSgd(parameters, 1e9);
+            using var sgd = new Sgd(parameters, 1e9);
             var y = precision.ConvertOutput(model.call(precision.ConvertInput(ones(1, 1))));
             precision.Backward(F.mse_loss(y, ones(1, 1)));
             precision.Step(sgd);
@@ -331,7 +333,7 @@ public class MixedPrecisionStrategyTests
             model.eval();
             using var precision = PrecisionStrategy.Create(DTypePolicy.MixedBFloat16, new PrecisionOptions { Kernels = pref });
             var parameters = precision.Prepare(model, CPU);
-            using var sgd = new FusedSgd(parameters, 0.1, kernels: precision.Kernels);
+            using var sgd = new Sgd(parameters, 0.1, fused: pref != AmpKernelPreference.Managed);
             int size = 8 / microBatches;
             for (int i = 0; i < microBatches; i++)
             {
@@ -365,7 +367,7 @@ public class MixedPrecisionStrategyTests
             model.load_state_dict(initial.state_dict());
             using var precision = PrecisionStrategy.Create(DTypePolicy.MixedFloat16, new PrecisionOptions { Kernels = pref });
             var parameters = precision.Prepare(model, CPU);
-            using var adam = new FusedAdamW(parameters, 1e-3, kernels: precision.Kernels);
+            using var adam = new AdamW(parameters, 1e-3, fused: pref != AmpKernelPreference.Managed);
             for (int step = 0; step < 3; step++)
             {
                 using var scope = NewDisposeScope();
@@ -391,7 +393,7 @@ public class MixedPrecisionStrategyTests
         var model = SmallCnn.Create();
         using var precision = PrecisionStrategy.Create(policyName);
         var parameters = precision.Prepare(model, CPU);
-        using var adam = new FusedAdam(parameters);
+        using var adam = new Adam(parameters);
         var x = randn(4, 1, 28, 28);
         var y = randint(0, 10, new long[] { 4 });
 

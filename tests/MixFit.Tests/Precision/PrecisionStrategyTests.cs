@@ -33,7 +33,7 @@ public class PrecisionStrategyTests
         var logits = precision.ConvertOutput(model.call(precision.ConvertInput(randn(2, 1, 28, 28, dtype: ScalarType.Float64))));
         Assert.Equal(ScalarType.Float64, logits.dtype);
         precision.Backward(F.cross_entropy(logits, tensor(new long[] { 0, 1 })));
-        using var sgd = new FusedSgd(parameters, 0.1);
+        using var sgd = new Sgd(parameters, 0.1);
         Assert.False(precision.Step(sgd).IsSkipped());
     }
 
@@ -47,7 +47,7 @@ public class PrecisionStrategyTests
         Assert.All(model.parameters(), p => Assert.Equal(ScalarType.BFloat16, p.dtype));
         Assert.Equal(model.parameters().Count(), parameters.Count);
 
-        using var adam = new FusedAdam(parameters, 1e-2);
+        using var adam = new Adam(parameters, 1e-2);
         var logits = precision.ConvertOutput(model.call(precision.ConvertInput(randn(4, 1, 28, 28))));
         Assert.Equal(ScalarType.Float32, logits.dtype);
         precision.Backward(F.cross_entropy(logits, tensor(new long[] { 0, 1, 2, 3 })));
@@ -64,7 +64,7 @@ public class PrecisionStrategyTests
         var parameters = precision.Prepare(model, CPU);
         Assert.All(parameters, p => Assert.Equal(ScalarType.Float32, p.dtype));
         Assert.Contains(model.parameters(), p => p.dtype == ScalarType.BFloat16);
-        using var adam = new FusedAdam(parameters);
+        using var adam = new Adam(parameters);
         var before = ((MixedPrecisionStrategy)precision).MasterWeights.Values.First().detach().clone();
         var logits = precision.ConvertOutput(model.call(precision.ConvertInput(randn(2, 3, 32, 32))));
         precision.Backward(F.cross_entropy(logits, tensor(new long[] { 3, 4 })));

@@ -13,4 +13,12 @@ public static class KernelCases
         "managed" => AmpKernels.Managed,
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "fused or managed"),
     };
+
+    /// <summary>The optimizers' <c>fused</c> argument for a case name.</summary>
+    public static bool IsFused(string name) => name switch
+    {
+        "fused" => true,
+        "managed" => false,
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "fused or managed"),
+    };
 }

@@ -219,7 +219,7 @@ public class TrainerTests
         using var trainer = new Trainer(SmallCnn.Create(), CPU);
         trainer.Compile(new CompileOptions { Policy = DTypePolicy.MixedBFloat16 });
         trainer.Compile(new CompileOptions { Policy = DTypePolicy.MixedBFloat16, Optimizer = new OptimizerConfig { Name = "sgd", LearningRate = 0.01 } });
-        Assert.IsType<FusedSgd>(trainer.Optimizer);
+        Assert.IsType<Sgd>(trainer.Optimizer);
         Assert.Throws<InvalidOperationException>(() => trainer.Compile(new CompileOptions { Policy = DTypePolicy.Float32 }));
     }
 

@@ -7,23 +7,21 @@ using static TorchSharp.torch;
 namespace MixFit.Experiments;
 
 /// <summary>
-/// Trains the same model under several policies with the same seed and data, prints each run's Keras log, then a
+/// Trains the same model under several policies with the same seed and data, writes each run's Keras log, then a
 /// side-by-side table, records the runs and writes the HTML and PNG report. Policies whose compute dtype measures far
 /// slower than float32 on this device (<see cref="PrecisionProbe"/>) are skipped with a one-line reason unless forced.
 /// </summary>
 public static class PolicyComparison
 {
-    /// <summary>Runs the comparison, writing progress to the console.</summary>
-    public static CompareResult Run(CompareOptions options, CancellationToken cancellation = default)
+    /// <summary>Runs the comparison, writing progress to <paramref name="output"/>.</summary>
+    public static CompareResult Run(CompareOptions options, TextWriter output, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var policies = options.Policies.Select(DTypePolicy.Parse).Distinct().ToList();
-        foreach (var policy in policies)
-        {
-            TrainingJob.Validate(options.Train with { Policy = policy.Name });
-        }
-
-        var device = TrainingJob.ResolveDevice(options.Train.Device);
+        ArgumentNullException.ThrowIfNull(output);
+        var write = new JobOutput(output);
+        var policies = options.Policies.Distinct().ToList();
+        TrainingJob.Validate(options.Train);
+        var device = options.Train.Device.Resolve();
         var skipped = new Dictionary<string, string>();
         if (!options.Force && policies.Any(p => p.ComputeDType != ScalarType.Float32))
         {
@@ -31,7 +29,7 @@ public static class PolicyComparison
             foreach (var policy in policies.Where(p => speed.TryGetValue(p.ComputeDType, out double s) && s < PrecisionProbe.FarSlower))
             {
                 skipped[policy.Name] = $"{policy.Name} skipped: {policy.ComputeDType} compute measures {speed[policy.ComputeDType]:F2}x float32's speed on this {(device.type == DeviceType.CUDA ? "GPU" : "CPU")} (use --force to run it anyway)";
-                Console.WriteLine(skipped[policy.Name]);
+                write.Writer.WriteLine(skipped[policy.Name]);
             }
         }
 
@@ -40,14 +38,14 @@ public static class PolicyComparison
         bool cancelled = false;
         foreach (var policy in policies.Where(p => !skipped.ContainsKey(p.Name)))
         {
-            Console.WriteLine();
-            Console.WriteLine($"== {policy.Name} ==");
+            write.Writer.WriteLine();
+            write.Writer.WriteLine($"== {policy.Name} ==");
             var result = TrainingJob.Run(options.Train with
             {
-                Policy = policy.Name,
-                RunName = $"{options.Train.Model}-{policy.Name}",
+                Policy = policy,
+                RunName = $"{options.Train.Model.Name}-{policy.Name}",
                 Tags = options.Train.Tags.Concat(new[] { "compare", group }).ToArray(),
-            }, cancellation);
+            }, output, cancellation);
             runIds.Add(result.RunId);
             if (result.Cancelled)
             {
@@ -58,13 +56,13 @@ public static class PolicyComparison
 
         var store = RunStore.Open(options.Train.Store);
         string table = RunComparison.Table(RunComparison.Rows(runIds.Select(store.Get)));
-        Console.WriteLine();
-        Console.Write(table);
+        write.Writer.WriteLine();
+        write.Writer.Write(table);
         Directory.CreateDirectory(options.Output);
         string report = Path.Combine(options.Output, "report.html");
         HtmlReport.Write(store, runIds, report);
         var charts = PngReport.Write(store, runIds, Path.Combine(options.Output, "charts"));
-        Console.WriteLine($"Report: {report} (charts in {Path.Combine(options.Output, "charts")}); runs stored in {store.Root}");
+        write.Writer.WriteLine($"Report: {report} (charts in {Path.Combine(options.Output, "charts")}); runs stored in {store.Root}");
         return new CompareResult(runIds, skipped, table, report, charts, cancelled);
     }
 }

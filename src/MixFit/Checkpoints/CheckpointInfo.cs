@@ -1,6 +1,6 @@
 using MixFit.Precision;
 
-namespace MixFit.Training;
+namespace MixFit.Checkpoints;
 
 /// <summary>What a checkpoint said about the run it came from.</summary>
 /// <param name="Epoch">The last completed epoch (0-based).</param>

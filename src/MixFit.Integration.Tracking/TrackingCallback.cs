@@ -1,10 +1,13 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using MixFit.Callbacks;
+using MixFit.Metrics;
 using MixFit.Native;
 using MixFit.Tracking.Sampling;
 using MixFit.Tracking.Store;
+using MixFit.Training;
 
-namespace MixFit.Callbacks;
+namespace MixFit.Integration.Tracking;
 
 /// <summary>
 /// Bridges <c>Fit</c> to the experiment tracker: starts a run, records the configuration and environment, every
@@ -13,7 +16,8 @@ namespace MixFit.Callbacks;
 /// </summary>
 /// <remarks>
 /// Dispose it after the fit (a <c>using</c>): a fit that ended with an exception then shows as failed, one that
-/// completed as finished. A process that dies shows as crashed the next time the store is opened.
+/// completed as finished, one stopped with <see cref="StopReason.Interrupted"/> (Ctrl+C) as killed. A process that
+/// dies shows as crashed the next time the store is opened.
 /// </remarks>
 public sealed class TrackingCallback : Callback, IDisposable
 {
@@ -45,9 +49,6 @@ public sealed class TrackingCallback : Callback, IDisposable
 
     /// <summary>Whether console output is teed into the run.</summary>
     public bool CaptureConsole { get; }
-
-    /// <summary>The status the run ends with when the fit returns (set <see cref="RunStatus.Killed"/> when the user interrupted it).</summary>
-    public RunStatus CompletionStatus { get; set; } = RunStatus.Finished;
 
     /// <summary>The run, once the fit started.</summary>
     public Run? Run { get; private set; }
@@ -87,7 +88,7 @@ public sealed class TrackingCallback : Callback, IDisposable
         Run?.Log("epoch", epoch, logs);
         foreach (var (metric, value) in logs)
         {
-            bool higherIsBetter = metric.Contains("acc", StringComparison.Ordinal);
+            bool higherIsBetter = MetricDirection.HigherIsBetter(metric);
             if (double.IsFinite(value) && (!best.TryGetValue(metric, out double b) || (higherIsBetter ? value > b : value < b)))
             {
                 best[metric] = value;
@@ -134,7 +135,7 @@ public sealed class TrackingCallback : Callback, IDisposable
         }
 
         Run.UpdateSummary(summary);
-        Run.Finish(CompletionStatus);
+        Run.Finish(Context.StopReason == StopReason.Interrupted ? RunStatus.Killed : RunStatus.Finished);
     }
 
     /// <summary>Marks the run failed when the fit did not reach its end; releases the sampler.</summary>
@@ -183,7 +184,7 @@ public sealed class TrackingCallback : Callback, IDisposable
             ["optimizer"] = trainer.Optimizer?.GetType().Name,
             ["learning_rate"] = trainer.Optimizer?.LearningRate,
             ["loss"] = trainer.Loss?.Name,
-            ["loss_scale"] = trainer.Precision.Scaler.Mode.ToString().ToLowerInvariant(),
+            ["loss_scale"] = trainer.Precision.LossScaleMode.ToString().ToLowerInvariant(),
             ["batch_size"] = options?.BatchSize,
             ["epochs"] = options?.Epochs,
             ["seed"] = options?.Seed,

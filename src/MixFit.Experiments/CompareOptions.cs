@@ -1,10 +1,12 @@
+using MixFit.Precision;
+
 namespace MixFit.Experiments;
 
 /// <summary>The article's experiment: one model, several policies, same seed and data (the CLI's <c>mixfit compare</c>).</summary>
 public sealed record CompareOptions
 {
     /// <summary>Policies to compare. Default: float32, mixed_bfloat16, mixed_float16.</summary>
-    public IReadOnlyList<string> Policies { get; init; } = new[] { "float32", "mixed_bfloat16", "mixed_float16" };
+    public IReadOnlyList<DTypePolicy> Policies { get; init; } = new[] { DTypePolicy.Float32, DTypePolicy.MixedBFloat16, DTypePolicy.MixedFloat16 };
 
     /// <summary>Run policies whose compute dtype is far slower than float32 here instead of skipping them.</summary>
     public bool Force { get; init; }

@@ -10,7 +10,14 @@ public static class PredictionJob
 {
     /// <summary>Runs the prediction; returns the number of images predicted.</summary>
     /// <exception cref="FileNotFoundException">The checkpoint, its model spec or the CSV is missing.</exception>
-    public static int Run(string checkpoint, string csv, string? images, string output, int batchSize = 64, string device = "auto")
+    /// <param name="checkpoint">A checkpoint written by a training job (its <c>mixfit-model.json</c> beside it).</param>
+    /// <param name="csv">A CSV with an image column.</param>
+    /// <param name="images">The images folder; null: <c>images/</c> beside the CSV.</param>
+    /// <param name="output">The CSV to write.</param>
+    /// <param name="log">Where the one-line summary goes.</param>
+    /// <param name="batchSize">Prediction batch size. Default 64.</param>
+    /// <param name="device">Where to run; null: auto.</param>
+    public static int Run(string checkpoint, string csv, string? images, string output, TextWriter log, int batchSize = 64, DeviceChoice? device = null)
     {
         if (!File.Exists(checkpoint))
         {
@@ -18,10 +25,10 @@ public static class PredictionJob
         }
 
         var spec = ModelSpec.LoadBeside(checkpoint);
-        var (module, overrides, _) = spec.Build();
-        WeightLoader.Load(module, checkpoint);
-        using var trainer = new Trainer(module, TrainingJob.ResolveDevice(device));
-        trainer.Compile(new CompileOptions { Policy = MixFit.Precision.DTypePolicy.Parse(spec.Policy), ModuleOverrides = overrides });
+        var model = spec.Build();
+        WeightLoader.Load(model.Module, checkpoint);
+        using var trainer = new Trainer(model.Module, (device ?? DeviceChoice.Auto).Resolve());
+        trainer.Compile(new CompileOptions { Policy = MixFit.Precision.DTypePolicy.Parse(spec.Policy), ModuleOverrides = model.PrecisionOverrides });
         var (pipeline, dataset) = ExperimentData.Unlabelled(csv, images ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(csv))!, "images"), spec.ImageSize, spec.Channels, batchSize);
         using var scope = NewDisposeScope();
         var classes = trainer.Predict(pipeline).argmax(1).data<long>().ToArray();
@@ -35,7 +42,8 @@ public static class PredictionJob
         string? folder = Path.GetDirectoryName(Path.GetFullPath(output));
         Directory.CreateDirectory(folder!);
         File.WriteAllText(output, text.ToString());
-        Console.WriteLine($"Predicted {classes.Length} images with {spec.Model} ({spec.Policy}) into {output}.");
+        ArgumentNullException.ThrowIfNull(log);
+        log.WriteLine($"Predicted {classes.Length} images with {spec.Model} ({spec.Policy}) into {output}.");
         return classes.Length;
     }
 }

@@ -1,4 +1,5 @@
 using MixFit.Callbacks;
+using MixFit.Integration.Tracking;
 using MixFit.Precision;
 using MixFit.Tests.Support;
 using MixFit.Tracking.Store;
@@ -30,7 +31,7 @@ public sealed class TrackingCallbackTests : IDisposable
         Assert.Equal(RunStatus.Finished, run.Status);
         Assert.Equal("mixed_float16", run.Config["policy"]!.ToString());
         Assert.Equal("32", run.Config["batch_size"]!.ToString());
-        Assert.Equal("FusedAdam", run.Config["optimizer"]!.ToString());
+        Assert.Equal("Adam", run.Config["optimizer"]!.ToString());
         Assert.Equal("dynamic", run.Config["loss_scale"]!.ToString());
         Assert.Equal("2.10.0.0", run.Config["environment"]!["libtorch"]!.ToString());
         Assert.Equal(new[] { "test" }, run.Tags);

@@ -1,0 +1,111 @@
+using MixFit.Applications;
+using MixFit.Callbacks;
+using MixFit.Integration.Tracking;
+using MixFit.Precision;
+using MixFit.Tracking.Store;
+using MixFit.Training;
+
+namespace MixFit.Experiments;
+
+/// <summary>One tracked training run from options: data, model (optionally pretrained and frozen), policy, optimizer, checkpoints, resume.</summary>
+public static class TrainingJob
+{
+    /// <summary>The checkpoint written after every epoch in the checkpoint folder.</summary>
+    public const string LastCheckpoint = "last.ckpt.safetensors";
+
+    /// <summary>Checks the numbers and combinations before any work (names were checked when the options were parsed).</summary>
+    /// <exception cref="ArgumentException">An invalid value, named.</exception>
+    public static void Validate(TrainJobOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Epochs < 1 || options.BatchSize < 1 || !(options.Optimizer.LearningRate > 0) || options.ValidationSplit is < 0 or >= 1)
+        {
+            throw new ArgumentException($"Epochs and batch size must be at least 1, the learning rate positive and the validation split in [0, 1) (got {options.Epochs}, {options.BatchSize}, {options.Optimizer.LearningRate}, {options.ValidationSplit}).");
+        }
+
+        if (options.Resume && options.CheckpointDirectory is null)
+        {
+            throw new ArgumentException("--resume needs --checkpoint-dir (the folder with last.ckpt.safetensors).");
+        }
+    }
+
+    /// <summary>Runs the job; progress goes to <paramref name="output"/> (and, through the console, into the tracked run's <c>output.log</c>).</summary>
+    /// <param name="options">What to train.</param>
+    /// <param name="output">Where the Keras log and messages go (see <see cref="JobOutput"/> for the console).</param>
+    /// <param name="cancellation">Stops training after the current step.</param>
+    public static TrainResult Run(TrainJobOptions options, TextWriter output, CancellationToken cancellation = default)
+    {
+        Validate(options);
+        ArgumentNullException.ThrowIfNull(output);
+        var write = new JobOutput(output);
+        var device = options.Device.Resolve();
+        var policy = options.Policy;
+        Session.Clear(options.Seed);
+        int imageSize = options.ResolvedImageSize;
+        using var data = ExperimentData.Load(options.Data, imageSize, options.Model.ChannelsFor, options.BatchSize, options.ValidationSplit, options.Seed, options.LabelMap, options.Limit);
+        var spec = new ModelSpec(options.Model.Name, data.Labels.Count, data.Channels, imageSize, policy.Name, data.Labels.Ids, data.Labels.Names);
+        var model = spec.Build(baseTrainable: !options.FreezeBase);
+        if (options.Weights is { } weights)
+        {
+            if (model.Transfer is { } transfer)
+            {
+                WeightLoader.Load(transfer.Base, weights, new WeightLoadOptions { SkipClassifier = true });
+            }
+            else
+            {
+                WeightLoader.Load(model.Module, weights);
+            }
+        }
+
+        using var trainer = new Trainer(model.Module, device);
+        trainer.Compile(new CompileOptions
+        {
+            Policy = policy,
+            Optimizer = options.Optimizer,
+            LossScale = options.LossScale,
+            ModuleOverrides = model.PrecisionOverrides,
+            Metrics = new[] { "accuracy" },
+        });
+
+        int initialEpoch = 0;
+        var callbacks = new List<Callback>();
+        if (options.CheckpointDirectory is { } dir)
+        {
+            spec.Save(dir);
+            string last = Path.Combine(dir, LastCheckpoint);
+            if (options.Resume && File.Exists(last))
+            {
+                initialEpoch = trainer.LoadCheckpoint(last).Epoch + 1;
+                write.Writer.WriteLine($"Resuming from {last} at epoch {initialEpoch + 1}.");
+            }
+
+            callbacks.Add(new ModelCheckpoint(last, output: write.ForFit));
+        }
+
+        var store = RunStore.Open(options.Store);
+        using var tracking = new TrackingCallback(store, options.ResolvedRunName, data.Description, options.Tags);
+        var cancel = new CancellationCallback(cancellation);
+        callbacks.Insert(0, tracking);
+        callbacks.Add(cancel);
+        if (initialEpoch >= options.Epochs)
+        {
+            write.Writer.WriteLine($"Nothing to do: the checkpoint already completed {initialEpoch} of {options.Epochs} epochs.");
+            return new TrainResult("", new History(), false, null);
+        }
+
+        var history = trainer.Fit(data.Train, new FitOptions
+        {
+            Epochs = options.Epochs, InitialEpoch = initialEpoch, BatchSize = options.BatchSize, Seed = options.Seed,
+            ValidationData = data.Validation, Verbose = options.Verbose, Callbacks = callbacks, Output = write.ForFit,
+        });
+
+        IReadOnlyDictionary<string, double>? test = null;
+        if (!cancel.Cancelled && data.Test is { } testData)
+        {
+            test = trainer.Evaluate(testData, verbose: 0);
+            tracking.Run?.UpdateSummary(test.ToDictionary(kv => "test_" + kv.Key, kv => kv.Value));
+        }
+
+        return new TrainResult(tracking.Run?.Id ?? "", history, cancel.Cancelled, test);
+    }
+}

@@ -1,0 +1,67 @@
+using MixFit.Precision;
+using static TorchSharp.torch;
+
+namespace MixFit.Applications;
+
+/// <summary>
+/// A model MixFit can build by name (the CLI's <c>--model</c>): what input it takes, its default image size, and how
+/// to build it with the policy overrides that keep its output layer in float32.
+/// </summary>
+/// <param name="Name">The name, torchvision's for backbones (<c>resnet18</c>, <c>mobilenet_v3_small</c>, ...).</param>
+/// <param name="InputChannels">The channels it needs (3 for ImageNet backbones), or null to take the data's own.</param>
+/// <param name="DefaultImageSize">The input size used when none is given, in pixels.</param>
+/// <param name="Backbone">The TorchVision backbone under a <see cref="TransferModel"/>, or null for the small CNN.</param>
+public sealed record ModelDescriptor(string Name, int? InputChannels, int DefaultImageSize, BackboneKind? Backbone)
+{
+    /// <summary>The small CNN for 28x28 images (<see cref="SmallCnn"/>).</summary>
+    public static ModelDescriptor SmallCnn { get; } = new("small-cnn", null, 28, null);
+
+    /// <summary>Every model, small CNN first, then the backbones.</summary>
+    public static IReadOnlyList<ModelDescriptor> All { get; } = new[]
+    {
+        SmallCnn,
+        Backbone64("resnet18", BackboneKind.ResNet18),
+        Backbone64("resnet34", BackboneKind.ResNet34),
+        Backbone64("resnet50", BackboneKind.ResNet50),
+        Backbone64("resnet101", BackboneKind.ResNet101),
+        Backbone64("mobilenet_v2", BackboneKind.MobileNetV2),
+        Backbone64("mobilenet_v3_small", BackboneKind.MobileNetV3Small),
+        Backbone64("mobilenet_v3_large", BackboneKind.MobileNetV3Large),
+    };
+
+    /// <summary>The valid names.</summary>
+    public static IReadOnlyList<string> Names { get; } = All.Select(m => m.Name).ToArray();
+
+    /// <summary>The descriptor named <paramref name="name"/>.</summary>
+    /// <exception cref="ArgumentException">Unknown; the message lists the valid names.</exception>
+    public static ModelDescriptor Parse(string name) =>
+        All.FirstOrDefault(m => m.Name == (name ?? "").Trim().ToLowerInvariant())
+        ?? throw new ArgumentException($"Unknown model \"{name}\". Valid models: {string.Join(", ", Names)}.", nameof(name));
+
+    /// <summary>The channels this model takes from data with <paramref name="dataChannels"/> channels.</summary>
+    public int ChannelsFor(int dataChannels) => InputChannels ?? dataChannels;
+
+    /// <summary>Builds the untrained model with <paramref name="classes"/> outputs (logits).</summary>
+    /// <param name="classes">Output classes.</param>
+    /// <param name="channels">Input channels (must be <see cref="InputChannels"/> when that is set).</param>
+    /// <param name="imageSize">Input size in pixels.</param>
+    /// <param name="baseTrainable">For backbones: train the base (true) or freeze it and train the head only.</param>
+    /// <exception cref="ArgumentException">A channel count the model cannot take.</exception>
+    public BuiltModel Build(int classes, int channels, int imageSize, bool baseTrainable = true)
+    {
+        if (InputChannels is { } required && channels != required)
+        {
+            throw new ArgumentException($"{Name} takes {required}-channel input, got {channels} channels.", nameof(channels));
+        }
+
+        if (Backbone is not { } kind)
+        {
+            return new BuiltModel(Applications.SmallCnn.Create(classes, channels, imageSize), new Dictionary<string, DTypePolicy> { ["fc2"] = DTypePolicy.Float32 }, null);
+        }
+
+        var transfer = TransferModel.Create(kind, classes, baseTrainable, softmax: false);
+        return new BuiltModel(transfer, transfer.PrecisionOverrides, transfer);
+    }
+
+    private static ModelDescriptor Backbone64(string name, BackboneKind kind) => new(name, 3, 64, kind);
+}

@@ -1,0 +1,76 @@
+using MixFit.Metrics;
+using static TorchSharp.torch;
+
+namespace MixFit.Training;
+
+/// <summary>
+/// The logs of one loop (a training epoch, an evaluation): the loss as a <see cref="Mean"/>, the compiled metrics,
+/// and extra values (host values such as <c>lr</c>; device values such as <c>loss_scale</c>, whose latest value is
+/// kept). Every step's device values come to the host in one transfer and are read back by name.
+/// </summary>
+internal sealed class LogAccumulator
+{
+    private readonly Mean loss = new();
+    private readonly IReadOnlyList<Metric> metrics;
+    private readonly Dictionary<string, double> hostValues = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, double> latest = new(StringComparer.Ordinal);
+
+    /// <summary>Starts a loop over <paramref name="metrics"/> (reset here).</summary>
+    public LogAccumulator(IReadOnlyList<Metric> metrics)
+    {
+        this.metrics = metrics;
+        foreach (var metric in metrics)
+        {
+            metric.Reset();
+        }
+    }
+
+    /// <summary>The names in display order: <c>loss</c>, then the metrics.</summary>
+    public static IReadOnlyList<string> DisplayNames(IEnumerable<Metric> metrics) => new[] { "loss" }.Concat(metrics.Select(m => m.Name)).ToArray();
+
+    /// <summary>Sets a host-side value reported as <paramref name="name"/> (e.g. the learning rate).</summary>
+    public void Set(string name, double value) => hostValues[name] = value;
+
+    /// <summary>
+    /// Adds a batch: its mean loss, the metrics' totals over <paramref name="output"/> and <paramref name="target"/>,
+    /// and the latest <paramref name="deviceValues"/> (0-dim tensors), all read in one device-to-host transfer.
+    /// </summary>
+    public void Update(Tensor batchLoss, Tensor output, Tensor target, IReadOnlyDictionary<string, Tensor> deviceValues)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var detached = output.detach();
+        var parts = new List<Tensor> { Mean.BatchTotals(batchLoss, output.shape[0]) };
+        parts.AddRange(metrics.Select(m => m.BatchTotals(detached, target)));
+        parts.AddRange(deviceValues.Values.Select(v => v.reshape(1).to(ScalarType.Float32, batchLoss.device)));
+        var values = cat(parts, 0).to(ScalarType.Float64).cpu().data<double>().ToArray();
+        int at = 0;
+        loss.Accumulate(values[at++], values[at++]);
+        foreach (var metric in metrics)
+        {
+            metric.Accumulate(values[at++], values[at++]);
+        }
+
+        foreach (var name in deviceValues.Keys)
+        {
+            latest[name] = values[at++];
+        }
+    }
+
+    /// <summary>The logs so far, by name: <c>loss</c>, the metrics, the host values, the device values.</summary>
+    public Dictionary<string, double> Logs()
+    {
+        var logs = new Dictionary<string, double>(StringComparer.Ordinal) { [loss.Name] = loss.Result() };
+        foreach (var metric in metrics)
+        {
+            logs[metric.Name] = metric.Result();
+        }
+
+        foreach (var (name, value) in hostValues.Concat(latest))
+        {
+            logs[name] = value;
+        }
+
+        return logs;
+    }
+}
