@@ -13,7 +13,7 @@ internal static class CompareCommand
     {
         var binder = new TrainOptionsBinder(withPolicy: false);
         var policies = TypedOption.Create(
-            "--policies", "Policies to compare (comma- or space-separated).", ParsePolicies, Defaults.Policies, string.Join(",", Defaults.Policies.Select(p => p.Name)));
+            "--policies", "Policies to compare (comma- or space-separated).", ParsePolicies, string.Join(",", Defaults.Policies.Select(p => p.Name)));
         policies.AllowMultipleArgumentsPerToken = true;
         policies.Arity = ArgumentArity.OneOrMore;
         var force = new Option<bool>("--force") { Description = "Also run policies whose compute dtype is far slower than float32 on this hardware." };
@@ -26,7 +26,7 @@ internal static class CompareCommand
         command.Options.Add(output);
         command.SetAction(parse => CommandGuard.Run(token =>
         {
-            var options = new CompareOptions { Policies = parse.GetValue(policies)!, Force = parse.GetValue(force), Output = parse.GetValue(output)!, Train = binder.Bind(parse) };
+            var options = new CompareOptions { Policies = parse.GetValue(policies) ?? Defaults.Policies, Force = parse.GetValue(force), Output = parse.GetValue(output)!, Train = binder.Bind(parse) };
             return PolicyComparison.Run(options, Console.Out, token).Cancelled;
         }));
         return command;

@@ -13,7 +13,7 @@ internal static class PredictCommand
         var images = new Option<string?>("--images") { Description = "Folder of the images (default: images/ beside the CSV)." };
         var output = TypedOption.Plain("--out", "Where to write image,category.", "predictions.csv");
         output.Aliases.Add("-o");
-        var device = TypedOption.Create("--device", "auto, cpu, cuda or cuda:N.", DeviceChoice.Parse, DeviceChoice.Auto, DeviceChoice.Auto.Name);
+        var device = TypedOption.Create("--device", "auto, cpu, cuda or cuda:N.", DeviceChoice.Parse, DeviceChoice.Auto.Name);
         var command = new Command("predict", "Predict the category of every image in a CSV with a trained checkpoint.") { checkpoint, data, images, output, device };
         command.SetAction(parse => CommandGuard.Run(() =>
             PredictionJob.Run(parse.GetValue(checkpoint)!, parse.GetValue(data)!, parse.GetValue(images), parse.GetValue(output)!, Console.Out, device: parse.GetValue(device))));

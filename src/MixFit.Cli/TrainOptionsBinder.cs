@@ -17,7 +17,7 @@ internal sealed class TrainOptionsBinder
     public TrainOptionsBinder(bool withPolicy)
     {
         Policy = withPolicy
-            ? TypedOption.Create("--policy", $"{string.Join(", ", DTypePolicy.All.Select(p => p.Name))}.", DTypePolicy.Parse, Defaults.Policy, Defaults.Policy.Name)
+            ? TypedOption.Create("--policy", $"{string.Join(", ", DTypePolicy.All.Select(p => p.Name))}.", DTypePolicy.Parse, Defaults.Policy.Name)
             : null;
     }
 
@@ -25,8 +25,8 @@ internal sealed class TrainOptionsBinder
 
     public Option<string?> LabelMap { get; } = new("--label-map") { Description = "JSON label map (category id to name) for folder data." };
 
-    public Option<ModelDescriptor> Model { get; } = TypedOption.Create(
-        "--model", $"{string.Join(", ", ModelDescriptor.Names)}.", ModelDescriptor.Parse, Defaults.Model, Defaults.Model.Name);
+    public Option<ModelDescriptor?> Model { get; } = TypedOption.Create(
+        "--model", $"{string.Join(", ", ModelDescriptor.Names)}.", ModelDescriptor.Parse, Defaults.Model.Name);
 
     public Option<string?> Weights { get; } = new("--weights") { Description = "Pretrained weights (safetensors, .pt/.pth or a MixFit checkpoint)." };
 
@@ -34,10 +34,10 @@ internal sealed class TrainOptionsBinder
 
     public Option<bool> TrainBase { get; } = new("--train-base") { Description = "Train the whole backbone (the default)." };
 
-    public Option<DTypePolicy>? Policy { get; }
+    public Option<DTypePolicy?>? Policy { get; }
 
-    public Option<LossScaleOptions?> LossScale { get; } = TypedOption.Create<LossScaleOptions?>(
-        "--loss-scale", "dynamic, none or a fixed scale.", text => LossScaleOptions.Parse(text), null, "dynamic for mixed_float16, none otherwise");
+    public Option<LossScaleOptions?> LossScale { get; } = TypedOption.Create(
+        "--loss-scale", "dynamic, none or a fixed scale.", LossScaleOptions.Parse, "dynamic for mixed_float16, none otherwise");
 
     public Option<int> Epochs { get; } = TypedOption.Plain("--epochs", "Epochs.", Defaults.Epochs);
 
@@ -45,8 +45,8 @@ internal sealed class TrainOptionsBinder
 
     public Option<double> LearningRate { get; } = TypedOption.Plain("--lr", "Learning rate.", Defaults.Optimizer.LearningRate);
 
-    public Option<string> Optimizer { get; } = TypedOption.Create(
-        "--optimizer", $"{string.Join(", ", OptimizerConfig.Names)}.", ParseOptimizerName, Defaults.Optimizer.Name, Defaults.Optimizer.Name);
+    public Option<string?> Optimizer { get; } = TypedOption.Create(
+        "--optimizer", $"{string.Join(", ", OptimizerConfig.Names)}.", ParseOptimizerName, Defaults.Optimizer.Name);
 
     public Option<int?> ImageSize { get; } = new("--image-size") { Description = "Input size in pixels. Default: the model's (28 for small-cnn, 64 for backbones)." };
 
@@ -54,7 +54,7 @@ internal sealed class TrainOptionsBinder
 
     public Option<int> Seed { get; } = TypedOption.Plain("--seed", "Random seed.", Defaults.Seed);
 
-    public Option<DeviceChoice> Device { get; } = TypedOption.Create("--device", "auto, cpu, cuda or cuda:N.", DeviceChoice.Parse, Defaults.Device, Defaults.Device.Name);
+    public Option<DeviceChoice?> Device { get; } = TypedOption.Create("--device", "auto, cpu, cuda or cuda:N.", DeviceChoice.Parse, Defaults.Device.Name);
 
     public Option<string?> Store { get; } = RunsCommand.StoreOption();
 
@@ -84,18 +84,18 @@ internal sealed class TrainOptionsBinder
         {
             Data = parse.GetValue(Data)!,
             LabelMap = parse.GetValue(LabelMap),
-            Model = parse.GetValue(Model)!,
+            Model = parse.GetValue(Model) ?? Defaults.Model,
             Weights = parse.GetValue(Weights),
             FreezeBase = parse.GetValue(FreezeBase),
-            Policy = Policy is null ? Defaults.Policy : parse.GetValue(Policy)!,
+            Policy = (Policy is null ? null : parse.GetValue(Policy)) ?? Defaults.Policy,
             LossScale = parse.GetValue(LossScale),
             Epochs = parse.GetValue(Epochs),
             BatchSize = parse.GetValue(BatchSize),
-            Optimizer = Defaults.Optimizer with { Name = parse.GetValue(Optimizer)!, LearningRate = parse.GetValue(LearningRate) },
+            Optimizer = Defaults.Optimizer with { Name = parse.GetValue(Optimizer) ?? Defaults.Optimizer.Name, LearningRate = parse.GetValue(LearningRate) },
             ImageSize = parse.GetValue(ImageSize),
             ValidationSplit = parse.GetValue(ValidationSplit),
             Seed = parse.GetValue(Seed),
-            Device = parse.GetValue(Device)!,
+            Device = parse.GetValue(Device) ?? Defaults.Device,
             Store = parse.GetValue(Store),
             Limit = parse.GetValue(Limit),
             Verbose = parse.GetValue(Verbose),

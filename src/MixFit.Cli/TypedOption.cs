@@ -5,10 +5,15 @@ namespace MixFit.Cli;
 /// <summary>Options parsed once into typed values: a bad value is a parse error naming the option and listing what is valid.</summary>
 internal static class TypedOption
 {
-    /// <summary>An option whose text <paramref name="parse"/> turns into a <typeparamref name="T"/> (it throws <see cref="ArgumentException"/> or <see cref="FormatException"/> on bad text).</summary>
-    public static Option<T> Create<T>(string name, string description, Func<string, T> parse, T defaultValue, string defaultText)
+    /// <summary>
+    /// An option whose text <paramref name="parse"/> turns into a <typeparamref name="T"/> (it throws
+    /// <see cref="ArgumentException"/> or <see cref="FormatException"/> on bad text). Absent, it reads as null: the
+    /// binder substitutes the job options' default, which <paramref name="defaultText"/> names in the help.
+    /// </summary>
+    public static Option<T?> Create<T>(string name, string description, Func<string, T> parse, string defaultText)
+        where T : class
     {
-        var option = new Option<T>(name)
+        var option = new Option<T?>(name)
         {
             Description = $"{description} Default: {defaultText}.",
             CustomParser = result =>
@@ -22,25 +27,17 @@ internal static class TypedOption
                 {
                     string message = e is ArgumentException { ParamName: { } param } ? e.Message.Replace($" (Parameter '{param}')", "", StringComparison.Ordinal) : e.Message;
                     result.AddError($"{name}: {message}");
-                    return defaultValue;
+                    return null;
                 }
             },
-            DefaultValueFactory = _ => defaultValue,
         };
         return option;
     }
 
-    /// <summary>A plain option with its default taken from the job options and shown in the help.</summary>
+    /// <summary>A plain option with its default taken from the job options (the help shows it).</summary>
     public static Option<T> Plain<T>(string name, string description, T defaultValue) => new(name)
     {
-        Description = $"{description} Default: {Format(defaultValue)}.",
+        Description = description,
         DefaultValueFactory = _ => defaultValue,
-    };
-
-    private static string Format<T>(T value) => value switch
-    {
-        null => "none",
-        double d => d.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        _ => value.ToString() ?? "",
     };
 }

@@ -41,7 +41,7 @@ public sealed class RunStore
                 run_id TEXT NOT NULL, kind TEXT NOT NULL, step INTEGER NOT NULL, time REAL NOT NULL, name TEXT NOT NULL, value REAL NOT NULL);
             CREATE INDEX IF NOT EXISTS metrics_by_run ON metrics (run_id, kind, name, step);
             """);
-        MarkCrashed(connection);
+        MarkCrashed();
     }
 
     /// <summary>The store's folder.</summary>
@@ -276,16 +276,9 @@ public sealed class RunStore
 
     internal static void WriteFolderFiles(RunInfo info)
     {
-        AtomicWrite(Path.Combine(info.Folder, "run.json"), JsonSerializer.Serialize(info with { Config = new JsonObject(), Summary = new Dictionary<string, double>(), Folder = "" }, Json));
-        AtomicWrite(Path.Combine(info.Folder, "config.json"), info.Config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        AtomicWrite(Path.Combine(info.Folder, "summary.json"), JsonSerializer.Serialize(info.Summary, Json));
-    }
-
-    private static void AtomicWrite(string path, string text)
-    {
-        string temp = path + $".{Environment.ProcessId}.tmp";
-        File.WriteAllText(temp, text);
-        File.Move(temp, path, overwrite: true);
+        MixFit.IO.AtomicFile.WriteAllText(Path.Combine(info.Folder, "run.json"), JsonSerializer.Serialize(info with { Config = new JsonObject(), Summary = new Dictionary<string, double>(), Folder = "" }, Json));
+        MixFit.IO.AtomicFile.WriteAllText(Path.Combine(info.Folder, "config.json"), info.Config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        MixFit.IO.AtomicFile.WriteAllText(Path.Combine(info.Folder, "summary.json"), JsonSerializer.Serialize(info.Summary, Json));
     }
 
     private static bool IsAlive(RunInfo info)
@@ -343,7 +336,7 @@ public sealed class RunStore
         Summary = JsonSerializer.Deserialize<Dictionary<string, double>>(reader.GetString(13)) ?? new(),
     };
 
-    private void MarkCrashed(SqliteConnection connection)
+    private void MarkCrashed()
     {
         foreach (var run in List().Where(r => r.Status == RunStatus.Running && !IsAlive(r)))
         {

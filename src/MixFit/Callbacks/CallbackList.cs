@@ -20,6 +20,28 @@ public sealed class CallbackList
         }
     }
 
+    /// <summary>
+    /// The callbacks of one loop in Keras' order: the progress logger first when <paramref name="verbose"/> &gt; 0 (its
+    /// epoch line precedes other callbacks' messages), then <paramref name="user"/>'s, the history (if any) last.
+    /// </summary>
+    public static CallbackList ForLoop(TrainingContext context, int verbose, TextWriter? output, IEnumerable<Callback> user, HistoryCallback? history)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        var all = new List<Callback>();
+        if (verbose > 0)
+        {
+            all.Add(new ProgbarLogger(output));
+        }
+
+        all.AddRange(user);
+        if (history is not null)
+        {
+            all.Add(history);
+        }
+
+        return new CallbackList(all, context);
+    }
+
     /// <summary>The callbacks, in call order.</summary>
     public IReadOnlyList<Callback> Callbacks => callbacks;
 

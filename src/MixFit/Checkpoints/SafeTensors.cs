@@ -52,7 +52,7 @@ public static class SafeTensors
 
         var json = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(header));
         int padding = (8 - (json.Length % 8)) % 8;
-        AtomicFile.Write(path, stream =>
+        MixFit.IO.AtomicFile.Write(path, stream =>
         {
             Span<byte> length = stackalloc byte[8];
             BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)(json.Length + padding));

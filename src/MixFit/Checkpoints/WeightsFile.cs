@@ -23,7 +23,7 @@ public static class WeightsFile
             return;
         }
 
-        AtomicFile.Write(path, stream =>
+        MixFit.IO.AtomicFile.Write(path, stream =>
         {
             using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
             writer.Write7BitEncodedInt64(weights.Count);
@@ -66,6 +66,25 @@ public static class WeightsFile
             }
 
             throw;
+        }
+    }
+
+    /// <summary>Reads <paramref name="path"/>, hands the tensors to <paramref name="load"/> and frees them.</summary>
+    /// <exception cref="InvalidDataException"><paramref name="load"/> refused the tensors (mismatched names or shapes): the message names the file.</exception>
+    public static void LoadInto(string path, Action<IReadOnlyDictionary<string, Tensor>> load)
+    {
+        ArgumentNullException.ThrowIfNull(load);
+        var weights = Load(path);
+        try
+        {
+            TrainingCheckpoint.Rethrow(path, "weights", () => load(weights));
+        }
+        finally
+        {
+            foreach (var t in weights.Values)
+            {
+                t.Dispose();
+            }
         }
     }
 }

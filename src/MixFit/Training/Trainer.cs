@@ -167,7 +167,7 @@ public sealed class Trainer : IDisposable
             TrainData = train,
         };
         var history = new HistoryCallback();
-        var callbacks = new CallbackList(Assemble(options.Verbose, options.Output, options.Callbacks, history), context);
+        var callbacks = CallbackList.ForLoop(context, options.Verbose, options.Output, options.Callbacks, history);
 
         callbacks.TrainBegin(NoLogs);
         IReadOnlyDictionary<string, double> lastLogs = NoLogs;
@@ -206,7 +206,7 @@ public sealed class Trainer : IDisposable
         ArgumentNullException.ThrowIfNull(data);
         RequireCompiled();
         var context = new TrainingContext(this) { Verbose = verbose, MetricNames = LogAccumulator.DisplayNames(metrics) };
-        var list = new CallbackList(Assemble(verbose, output, callbacks ?? Enumerable.Empty<Callback>(), null), context);
+        var list = CallbackList.ForLoop(context, verbose, output, callbacks ?? Enumerable.Empty<Callback>(), null);
         return RunEvaluation(data, list, context);
     }
 
@@ -294,18 +294,7 @@ public sealed class Trainer : IDisposable
     public void LoadWeights(string path)
     {
         RequireCompiled();
-        var weights = WeightsFile.Load(path);
-        try
-        {
-            TrainingCheckpoint.Rethrow(path, "weights", () => precision!.LoadStateDict(weights));
-        }
-        finally
-        {
-            foreach (var t in weights.Values)
-            {
-                t.Dispose();
-            }
-        }
+        WeightsFile.LoadInto(path, precision!.LoadStateDict);
     }
 
     /// <summary>Releases the optimizer state and the precision strategy (not the model).</summary>
@@ -313,25 +302,6 @@ public sealed class Trainer : IDisposable
     {
         Optimizer?.Dispose();
         precision?.Dispose();
-    }
-
-    private static IEnumerable<Callback> Assemble(int verbose, TextWriter? output, IEnumerable<Callback> user, HistoryCallback? history)
-    {
-        // Keras' order: the progress logger first (its epoch line precedes other callbacks' messages), the history last.
-        if (verbose > 0)
-        {
-            yield return new ProgbarLogger(output);
-        }
-
-        foreach (var callback in user)
-        {
-            yield return callback;
-        }
-
-        if (history is not null)
-        {
-            yield return history;
-        }
     }
 
     private static InvalidOperationException NotCompiled() => new("Call Compile() before training, evaluating, predicting or saving.");

@@ -65,7 +65,7 @@ public sealed class SafeTensorsTests : IDisposable
     {
         string path = Path.Combine(dir, "ckpt.bin");
         File.WriteAllText(path, "previous complete checkpoint");
-        Assert.Throws<IOException>(() => AtomicFile.Write(path, stream =>
+        Assert.Throws<IOException>(() => MixFit.IO.AtomicFile.Write(path, stream =>
         {
             stream.Write(new byte[1000]);
             throw new IOException("disk full");

@@ -1,10 +1,12 @@
-namespace MixFit.Checkpoints;
+namespace MixFit.IO;
 
 /// <summary>
 /// Writes a file so that readers only ever see the old complete file or the new complete file: write to a
-/// temporary file in the same folder, flush it to disk, then rename it over the target.
+/// temporary file in the same folder, flush it to disk (fsync), then rename it over the target.
 /// </summary>
-public static class AtomicFile
+/// <remarks>One source file compiled into both the training core (checkpoints, weights) and the tracker (run files),
+/// which share no assembly: the tracker builds without TorchSharp.</remarks>
+internal static class AtomicFile
 {
     /// <summary>Writes <paramref name="path"/> through <paramref name="write"/>; on any failure the old file is untouched.</summary>
     public static void Write(string path, Action<Stream> write)
@@ -31,4 +33,12 @@ public static class AtomicFile
             throw;
         }
     }
+
+    /// <summary>Writes <paramref name="text"/> as UTF-8 to <paramref name="path"/> atomically.</summary>
+    public static void WriteAllText(string path, string text) =>
+        Write(path, stream =>
+        {
+            using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false), 1 << 16, leaveOpen: true);
+            writer.Write(text);
+        });
 }
