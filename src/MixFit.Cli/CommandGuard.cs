@@ -15,14 +15,16 @@ internal static class CommandGuard
     public const string DebugVariable = "MIXFIT_DEBUG";
 
     /// <summary>Runs a command that cannot be interrupted midway.</summary>
-    public static int Run(Action action) => Run(_ =>
+    public static int Run(Action action, TextWriter? error = null) => Run(_ =>
     {
         action();
         return false;
-    });
+    }, error);
 
     /// <summary>Runs a job with Ctrl+C wired to <paramref name="job"/>'s token; the job returns whether it was interrupted.</summary>
-    public static int Run(Func<CancellationToken, bool> job)
+    /// <param name="job">The work; returns true when it stopped because of Ctrl+C.</param>
+    /// <param name="error">Where error lines go; default standard error.</param>
+    public static int Run(Func<CancellationToken, bool> job, TextWriter? error = null)
     {
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler handler = (_, e) =>
@@ -41,12 +43,12 @@ internal static class CommandGuard
         }
         catch (Exception e) when (IsBadInput(e))
         {
-            Report("error", e);
+            Report(error ?? Console.Error, "error", e);
             return ExitCodes.BadInput;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            Report("internal error", e);
+            Report(error ?? Console.Error, "internal error", e);
             return ExitCodes.InternalError;
         }
         finally
@@ -62,13 +64,13 @@ internal static class CommandGuard
             or SqliteException
         || (e is MixFit.Callbacks.CallbackException { InnerException: { } inner } && IsBadInput(inner));
 
-    private static void Report(string kind, Exception e)
+    private static void Report(TextWriter error, string kind, Exception e)
     {
         string message = e is ArgumentException { ParamName: { } param } ? e.Message.Replace($" (Parameter '{param}')", "", StringComparison.Ordinal) : e.Message;
-        Console.Error.WriteLine($"{kind}: {message}");
+        error.WriteLine($"{kind}: {message}");
         if (Environment.GetEnvironmentVariable(DebugVariable) is "1" or "true")
         {
-            Console.Error.WriteLine(e);
+            error.WriteLine(e);
         }
     }
 }

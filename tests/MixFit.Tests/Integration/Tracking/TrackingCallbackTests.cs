@@ -6,7 +6,7 @@ using MixFit.Tracking.Store;
 using MixFit.Training;
 using static TorchSharp.torch;
 
-namespace MixFit.Tests.Callbacks;
+namespace MixFit.Tests.Integration.Tracking;
 
 public sealed class TrackingCallbackTests : IDisposable
 {
@@ -71,5 +71,24 @@ public sealed class TrackingCallbackTests : IDisposable
         var run = store.List().Single();
         Assert.Equal(RunStatus.Failed, run.Status);
         Assert.Equal(2, store.Metrics(run.Id, "epoch").Count);
+    }
+
+    [Fact]
+    public void A_fit_interrupted_through_the_context_ends_its_run_killed()
+    {
+        var (x, y) = TinyProblems.FashionMnist(96);
+        var store = RunStore.Open(dir);
+        using var trainer = new Trainer(TinyProblems.Mlp(1), CPU);
+        trainer.Compile(new CompileOptions { Policy = DTypePolicy.Float32 });
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel();
+        using (var tracking = new TrackingCallback(store, "interrupted", captureConsole: false))
+        {
+            trainer.Fit(x, y, new FitOptions { Epochs = 2, BatchSize = 32, Verbose = 0, Callbacks = new Callback[] { tracking, new CancellationCallback(cancel.Token) } });
+        }
+
+        var run = store.List().Single();
+        Assert.Equal(RunStatus.Killed, run.Status);
+        Assert.Single(store.Metrics(run.Id, "step"));
     }
 }

@@ -9,7 +9,7 @@ using static TorchSharp.torch;
 namespace MixFit.Tests.Optimizers;
 
 /// <summary>MixFit's optimizers against TorchSharp's own (independent reference implementations of PyTorch's algorithms).</summary>
-public class FusedOptimizerTests
+public class OptimizerTests
 {
     private const int Steps = 5;
 
@@ -41,6 +41,7 @@ public class FusedOptimizerTests
     {
         var (ours, theirs, grads) = Setup(1);
         using var opt = new Adam(new[] { ours }, 0.01, weightDecay: weightDecay, amsgrad: amsgrad, fused: KernelCases.IsFused(kernels));
+        Assert.Equal(KernelCases.IsFused(kernels), opt.IsFused);
         var reference = optim.Adam(new[] { theirs }, 0.01, weight_decay: weightDecay, amsgrad: amsgrad);
         Run(opt, ours, reference, theirs, grads);
         T.Close(T.Values(theirs), ours, 1e-6);
