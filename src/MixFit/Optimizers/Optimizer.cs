@@ -158,6 +158,7 @@ public abstract class Optimizer : IDisposable
     {
         ArgumentNullException.ThrowIfNull(state);
         StateDictCheck.Copy("The optimizer state", StateDict(), state);
+        OnStateLoaded();
     }
 
     /// <summary>Host-side state for checkpoints: the learning rate and whatever a subclass adds.</summary>
@@ -215,6 +216,11 @@ public abstract class Optimizer : IDisposable
         t.DetachFromDisposeScope();
         ownedState.Add(t);
         return t;
+    }
+
+    /// <summary>Called after <see cref="LoadStateDict"/> copied saved state into <see cref="StateDict"/>'s tensors (e.g. to read host-side flags back).</summary>
+    private protected virtual void OnStateLoaded()
+    {
     }
 
     /// <summary>Disposes the state tensors when <paramref name="disposing"/>.</summary>

@@ -11,7 +11,8 @@ namespace MixFit.Optimizers;
 /// <remarks>
 /// Defaults: learning rate 1e-3 (PyTorch 2.x; Keras: 0.01), no momentum, dampening or weight decay. The momentum
 /// buffer starts as a copy of the first gradient (PyTorch). If that very first step is skipped for overflow, the
-/// buffer starts from zero instead, which differs only when dampening is non-zero.
+/// buffer starts from zero instead, which differs only when dampening is non-zero. Whether each buffer has started
+/// is part of the state dict (<c>{i}.momentum_started</c>), so a restored optimizer continues its momentum.
 /// </remarks>
 public sealed class Sgd : Optimizer
 {
@@ -22,6 +23,7 @@ def sgd(params: List[Tensor], grads: List[Tensor], bufs: List[Tensor], wd: float
 
     private static readonly TorchScriptFunctions Fused = new("SGD", Source);
     private readonly Tensor[] buffers;
+    private readonly Tensor[] startedFlags;
     private readonly HashSet<int> startedParameters = new();
     private bool started;
 
@@ -56,6 +58,7 @@ def sgd(params: List[Tensor], grads: List[Tensor], bufs: List[Tensor], wd: float
         Nesterov = nesterov;
         Maximize = maximize;
         buffers = momentum != 0 ? Parameters.Select(p => NewState(p)).ToArray() : Array.Empty<Tensor>();
+        startedFlags = momentum != 0 ? Parameters.Select(p => NewState(p, ScalarType.Float32, scalar: true)).ToArray() : Array.Empty<Tensor>();
     }
 
     /// <summary>Momentum factor (0: plain SGD).</summary>
@@ -80,25 +83,27 @@ def sgd(params: List[Tensor], grads: List[Tensor], bufs: List[Tensor], wd: float
         for (int i = 0; i < buffers.Length; i++)
         {
             state[$"{i}.momentum_buffer"] = buffers[i];
+
+            // The host-side flag, written into its state tensor now (a fill, no sync).
+            startedFlags[i].fill_(startedParameters.Contains(i) ? 1 : 0);
+            state[$"{i}.momentum_started"] = startedFlags[i];
         }
 
         return state;
     }
 
-    /// <inheritdoc />
-    public override IReadOnlyDictionary<string, double> GetScalars() =>
-        new Dictionary<string, double>(base.GetScalars()) { ["momentum_started"] = started ? 1 : 0 };
-
-    /// <inheritdoc />
-    public override void SetScalars(IReadOnlyDictionary<string, double> scalars)
+    /// <summary>Reads the loaded <c>momentum_started</c> flags back to the host (one sync per load).</summary>
+    private protected override void OnStateLoaded()
     {
-        base.SetScalars(scalars);
-        started = scalars.TryGetValue("momentum_started", out double value) && value != 0;
         startedParameters.Clear();
-        if (started)
+        if (startedFlags.Length > 0)
         {
-            startedParameters.UnionWith(Enumerable.Range(0, Parameters.Count));
+            using var flags = stack(startedFlags).cpu();
+            var values = flags.data<float>().ToArray();
+            startedParameters.UnionWith(Enumerable.Range(0, values.Length).Where(i => values[i] != 0));
         }
+
+        started = startedParameters.Count == Parameters.Count;
     }
 
     private protected override void FusedStep(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, Tensor foundInf, double learningRate)

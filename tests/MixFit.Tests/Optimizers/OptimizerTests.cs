@@ -150,4 +150,29 @@ public class OptimizerTests
         resumed.Step();
         T.Close(T.Values(ours), copy, 0);
     }
+
+    [Theory]
+    [MemberData(nameof(KernelCases.Names), MemberType = typeof(KernelCases))]
+    public void Sgd_momentum_continues_after_a_state_dict_round_trip_alone(string kernels)
+    {
+        // With dampening, the first step copies the gradient into the buffer and later steps damp it: a restored
+        // optimizer that forgot it had started would copy again and diverge.
+        var (ours, _, grads) = Setup(8);
+        using var opt = new Sgd(new[] { ours }, 0.1, momentum: 0.9, dampening: 0.5, fused: KernelCases.IsFused(kernels));
+        ours.grad = grads[0].clone();
+        opt.Step();
+        var copy = new Parameter(ours.detach().clone());
+        using var resumed = new Sgd(new[] { copy }, 0.1, momentum: 0.9, dampening: 0.5, fused: KernelCases.IsFused(kernels));
+        resumed.LoadStateDict(opt.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.clone()));
+        Assert.Equal(1f, opt.StateDict()["0.momentum_started"].item<float>());
+        for (int i = 1; i < 3; i++)
+        {
+            ours.grad = grads[i].clone();
+            copy.grad = grads[i].clone();
+            opt.Step();
+            resumed.Step();
+        }
+
+        Assert.Equal(T.Values(ours), T.Values(copy));
+    }
 }
