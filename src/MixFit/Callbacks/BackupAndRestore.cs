@@ -1,3 +1,5 @@
+using MixFit.Training;
+
 namespace MixFit.Callbacks;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using MixFit.Training;
 using static TorchSharp.torch;
 
 namespace MixFit.Callbacks;

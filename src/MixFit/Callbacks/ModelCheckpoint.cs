@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using MixFit.Training;
 
 namespace MixFit.Callbacks;
 
@@ -10,7 +11,7 @@ namespace MixFit.Callbacks;
 /// </summary>
 /// <remarks>
 /// A full checkpoint holds float32 weights, optimizer state, loss-scale state, the epoch and the RNG state
-/// (<see cref="Training.Trainer.SaveCheckpoint"/>); weights-only writes safetensors or TorchSharp's format by extension.
+/// (<see cref="TrainerWeights.SaveCheckpoint"/>); weights-only writes safetensors or TorchSharp's format by extension.
 /// Messages when verbose: <c>Epoch 3: val_loss improved from 0.41234 to 0.39876, saving model to PATH</c>,
 /// <c>Epoch 4: val_loss did not improve from 0.39876</c>.
 /// </remarks>

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using MixFit.Callbacks;
-using MixFit.Checkpoints;
 using MixFit.Data;
 using MixFit.Losses;
 using MixFit.Metrics;
@@ -117,25 +116,8 @@ public sealed class Trainer : IDisposable
     public History Fit(Tensor x, Tensor y, FitOptions? options = null)
     {
         options = (options ?? new FitOptions()).Validated();
-        var source = new TensorBatchSource(x, y, options.BatchSize, options.Shuffle, options.Seed);
-        if (options.ValidationData is not null || options.ValidationSplit == 0)
-        {
-            return Fit(source, options with { ValidationSplit = 0 });
-        }
-
-        var (train, held) = source.SplitLast(options.ValidationSplit, options.BatchSize);
-        try
-        {
-            return Fit(train, options with { ValidationData = held, ValidationSplit = 0 });
-        }
-        finally
-        {
-            // The split's views of x and y belong to this call.
-            foreach (var view in new[] { train.X, train.Y, held.X, held.Y })
-            {
-                view?.Dispose();
-            }
-        }
+        using var data = InMemoryFitData.Create(x, y, options);
+        return Fit(data.Train, options with { ValidationData = data.Validation ?? options.ValidationData, ValidationSplit = 0 });
     }
 
     /// <summary>Trains on a batch source for <see cref="FitOptions.Epochs"/> epochs and returns the history.</summary>
@@ -156,16 +138,7 @@ public sealed class Trainer : IDisposable
             throw new ArgumentException("The training dataset is empty (0 samples).", nameof(train));
         }
 
-        var context = new TrainingContext(this)
-        {
-            Epochs = options.Epochs,
-            InitialEpoch = options.InitialEpoch,
-            StepsPerEpoch = options.StepsPerEpoch is { } limit ? Math.Min(limit, train.BatchesPerEpoch ?? limit) : train.BatchesPerEpoch,
-            Verbose = options.Verbose,
-            MetricNames = LogAccumulator.DisplayNames(metrics),
-            Options = options,
-            TrainData = train,
-        };
+        var context = TrainingContext.ForFit(this, options, train, LogAccumulator.DisplayNames(metrics));
         var history = new HistoryCallback();
         var callbacks = CallbackList.ForLoop(context, options.Verbose, options.Output, options.Callbacks, history);
 
@@ -247,54 +220,6 @@ public sealed class Trainer : IDisposable
         }
 
         return all;
-    }
-
-    /// <summary>Copies of the model's weights in their variable dtype (float32 masters under mixed policies), by name.</summary>
-    public Dictionary<string, Tensor> GetWeights()
-    {
-        RequireCompiled();
-        using var scope = NewDisposeScope();
-        return precision!.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone().DetachFromDisposeScope());
-    }
-
-    /// <summary>Loads weights by name (from any policy's run).</summary>
-    /// <exception cref="ArgumentException">Missing, unexpected or mis-shaped entries, all listed.</exception>
-    public void SetWeights(IReadOnlyDictionary<string, Tensor> weights)
-    {
-        RequireCompiled();
-        precision!.LoadStateDict(weights);
-    }
-
-    /// <summary>Writes a full checkpoint atomically (<see cref="TrainingCheckpoint"/>: weights, optimizer, loss scale, epoch, RNG).</summary>
-    public void SaveCheckpoint(string path, int epoch)
-    {
-        RequireCompiled();
-        TrainingCheckpoint.Save(path, precision!, Optimizer!, epoch);
-    }
-
-    /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint"/> into this compiled trainer.</summary>
-    /// <exception cref="InvalidDataException">Not a MixFit checkpoint, or the model or optimizer does not match (every mismatch listed).</exception>
-    /// <exception cref="InvalidOperationException">Loss scaling is enabled but the checkpoint has no loss-scale state.</exception>
-    public CheckpointInfo LoadCheckpoint(string path)
-    {
-        RequireCompiled();
-        return TrainingCheckpoint.Load(path, precision!, Optimizer!);
-    }
-
-    /// <summary>Writes the float32 weights only (<see cref="WeightsFile"/>: safetensors for <c>.safetensors</c>, else TorchSharp's format). Atomic.</summary>
-    public void SaveWeights(string path)
-    {
-        RequireCompiled();
-        using var scope = NewDisposeScope();
-        WeightsFile.Save(path, precision!.StateDict());
-    }
-
-    /// <summary>Loads weights written by <see cref="SaveWeights"/>, <c>Module.save</c> or any safetensors file with matching names.</summary>
-    /// <exception cref="InvalidDataException">Missing, unexpected or mis-shaped entries, all listed with the file's name.</exception>
-    public void LoadWeights(string path)
-    {
-        RequireCompiled();
-        WeightsFile.LoadInto(path, precision!.LoadStateDict);
     }
 
     /// <summary>Releases the optimizer state and the precision strategy (not the model).</summary>

@@ -8,6 +8,18 @@ public sealed class TrainingContext
 {
     internal TrainingContext(Trainer trainer) => Trainer = trainer;
 
+    /// <summary>The context of a fit over <paramref name="train"/> (steps per epoch bounded by <see cref="FitOptions.StepsPerEpoch"/>).</summary>
+    internal static TrainingContext ForFit(Trainer trainer, FitOptions options, MixFit.Data.IBatchSource train, IReadOnlyList<string> metricNames) => new(trainer)
+    {
+        Epochs = options.Epochs,
+        InitialEpoch = options.InitialEpoch,
+        StepsPerEpoch = options.StepsPerEpoch is { } limit ? Math.Min(limit, train.BatchesPerEpoch ?? limit) : train.BatchesPerEpoch,
+        Verbose = options.Verbose,
+        MetricNames = metricNames,
+        Options = options,
+        TrainData = train,
+    };
+
     /// <summary>The trainer (model, optimizer, precision strategy).</summary>
     public Trainer Trainer { get; }
 
