@@ -2,7 +2,8 @@
 """Writes the PyTorch fixtures that tests/MixFit.Tests/Applications use (run by hand; CI does not need Python).
 
 Needs Debian's python3-torch and python3-torchvision (apt-get install python3-torch python3-torchvision).
-  * resnet50-state-dict.json: torchvision resnet50's state-dict names and shapes, in order.
+  * <model>-state-dict.json: the state-dict names and shapes, in order, of torchvision's resnet18/34/50/101 and
+    mobilenet_v2 / mobilenet_v3_small / mobilenet_v3_large.
   * tiny.pt / tiny.safetensors / tiny-bf16.safetensors: a small conv net's state dict written by PyTorch itself
     (torch.save, and safetensors written from the specification), and tiny-output.json: its eval-mode output for a
     fixed input, which MixFit must reproduce.
@@ -16,8 +17,9 @@ import torchvision
 
 out = sys.argv[1] if len(sys.argv) > 1 else "tests/MixFit.Tests/Fixtures"
 
-resnet = torchvision.models.resnet50()
-json.dump([[k, list(v.shape)] for k, v in resnet.state_dict().items()], open(f"{out}/resnet50-state-dict.json", "w"))
+for name in ["resnet18", "resnet34", "resnet50", "resnet101", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large"]:
+    model = getattr(torchvision.models, name)()
+    json.dump([[k, list(v.shape)] for k, v in model.state_dict().items()], open(f"{out}/{name}-state-dict.json", "w"))
 
 torch.manual_seed(0)
 tiny = torch.nn.Sequential(

@@ -10,6 +10,7 @@ if (args.Length < 2)
 
 var interruption = args.Length > 2 ? ResumeScenario.Interruption.Kill : ResumeScenario.Interruption.None;
 int after = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 0;
-var weights = ResumeScenario.Run(args[0], interruption, after);
-SafeTensors.Save(args[1], weights);
+var result = ResumeScenario.Run(args[0], interruption, after);
+SafeTensors.Save(args[1], result.Weights);
+Console.WriteLine(result.Describe());
 return 0;

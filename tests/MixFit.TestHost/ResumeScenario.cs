@@ -27,8 +27,15 @@ public static class ResumeScenario
         Kill,
     }
 
-    /// <summary>Runs (or resumes) the fit; returns the final float32 weights.</summary>
-    public static Dictionary<string, Tensor> Run(string backupDirectory, Interruption interruption = Interruption.None, int interruptAfter = 1)
+    /// <summary>What a run did: its final float32 weights, the epoch it restored (null: started fresh), the epochs and steps it trained.</summary>
+    public sealed record Result(Dictionary<string, Tensor> Weights, int? RestoredEpoch, IReadOnlyList<int> EpochsRun, int StepsRun)
+    {
+        /// <summary>One line for the test host's standard output.</summary>
+        public string Describe() => $"restored={RestoredEpoch?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"} epochs={string.Join(',', EpochsRun)} steps={StepsRun}";
+    }
+
+    /// <summary>Runs (or resumes) the fit.</summary>
+    public static Result Run(string backupDirectory, Interruption interruption = Interruption.None, int interruptAfter = 1)
     {
         Session.Clear(seed: 11);
         var (x, y) = FashionMnist.LoadEmbedded(FashionMnistSplit.Train).ToTensors(256);
@@ -47,7 +54,11 @@ public static class ResumeScenario
             Metrics = new[] { "accuracy" },
         });
 
-        var callbacks = new List<Callback> { new BackupAndRestore(backupDirectory) };
+        var backup = new BackupAndRestore(backupDirectory);
+        var epochsRun = new List<int>();
+        int steps = 0;
+        var counter = new LambdaCallback { EpochBegin = (epoch, _) => epochsRun.Add(epoch), BatchEnd = (_, _) => steps++ };
+        var callbacks = new List<Callback> { backup, counter };
         if (interruption != Interruption.None)
         {
             callbacks.Add(new LambdaCallback
@@ -68,6 +79,6 @@ public static class ResumeScenario
         }
 
         trainer.Fit(x, y, new FitOptions { Epochs = Epochs, BatchSize = 32, Seed = 3, Verbose = 0, Callbacks = callbacks });
-        return trainer.GetWeights();
+        return new Result(trainer.GetWeights(), backup.RestoredEpoch, epochsRun, steps);
     }
 }

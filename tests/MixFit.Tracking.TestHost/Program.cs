@@ -1,7 +1,7 @@
 using System.Globalization;
 using MixFit.Tracking.Store;
 
-// Usage: log <store> <name> <points>  |  hang <store> <name>
+// Usage: log <store> <name> <points>  |  hang <store> <name>  |  hang-unflushed <store> <name>
 var store = RunStore.Open(args[1]);
 var run = store.StartRun(args[2]);
 if (args[0] == "log")
@@ -25,7 +25,12 @@ for (int i = 0; i < 10; i++)
     run.Log("step", i, new Dictionary<string, double> { ["loss"] = i });
 }
 
-run.Flush();
+if (args[0] == "hang")
+{
+    run.Flush();
+}
+
+// "hang-unflushed" leaves the 10 points to the run's once-a-second background flush.
 Console.WriteLine("ready");
 Console.Out.Flush();
 Thread.Sleep(Timeout.Infinite);

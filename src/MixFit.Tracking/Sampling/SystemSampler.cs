@@ -20,17 +20,27 @@ public sealed class SystemSampler : IDisposable
     private readonly Dictionary<string, List<double>> window = new();
     private readonly Dictionary<string, double> peaks = new();
     private readonly Stopwatch clock = Stopwatch.StartNew();
+    private readonly Func<(ulong Busy, ulong Total)?> readCpu;
     private (ulong Busy, ulong Total)? lastCpu;
     private int samples;
 
     /// <summary>Starts sampling into <paramref name="run"/> every <paramref name="interval"/> (default 1 s), aggregating every <paramref name="aggregateEvery"/> samples (default 5).</summary>
     public SystemSampler(Run run, TimeSpan? interval = null, int aggregateEvery = 5, Nvml? nvml = null)
+        : this(run, interval ?? TimeSpan.FromSeconds(1), aggregateEvery, nvml ?? Nvml.TryCreate(), ReadCpu)
+    {
+    }
+
+    /// <summary>
+    /// The sampler with its sources injected: <paramref name="interval"/> <see cref="Timeout.InfiniteTimeSpan"/> starts
+    /// no timer (call <see cref="Tick"/>), <paramref name="readCpu"/> replaces <c>/proc/stat</c>.
+    /// </summary>
+    internal SystemSampler(Run run, TimeSpan interval, int aggregateEvery, Nvml? nvml, Func<(ulong Busy, ulong Total)?> readCpu)
     {
         this.run = run ?? throw new ArgumentNullException(nameof(run));
         this.aggregateEvery = Math.Max(1, aggregateEvery);
-        this.nvml = nvml ?? Nvml.TryCreate();
-        var period = interval ?? TimeSpan.FromSeconds(1);
-        timer = new Timer(_ => Tick(), null, period, period);
+        this.nvml = nvml;
+        this.readCpu = readCpu;
+        timer = new Timer(_ => Tick(), null, interval, interval);
     }
 
     /// <summary>Whether GPU metrics are sampled.</summary>
@@ -57,7 +67,7 @@ public sealed class SystemSampler : IDisposable
             values["proc.memory.rssMB"] = process.WorkingSet64 / (1024.0 * 1024.0);
         }
 
-        if (ReadCpu() is { } cpu)
+        if (readCpu() is { } cpu)
         {
             if (lastCpu is { } last && cpu.Total > last.Total)
             {
@@ -105,7 +115,8 @@ public sealed class SystemSampler : IDisposable
         }
     }
 
-    private void Tick()
+    /// <summary>One timer tick: a sample into the window, and a logged record every <c>aggregateEvery</c> ticks.</summary>
+    internal void Tick()
     {
         var values = Sample();
         lock (gate)

@@ -23,7 +23,7 @@ internal sealed class ManagedAmpKernels : AmpKernels
 
         // The sum of a tensor is non-finite when any element is inf or NaN: one sync for the whole list.
         var sums = stack(grads.Select(g => g.sum().to(ScalarType.Float32)).ToArray());
-        if (!sums.isfinite().all().item<bool>())
+        if (!HostReads.Item<bool>(sums.isfinite().all()))
         {
             foundInf.fill_(1.0);
         }
@@ -38,8 +38,8 @@ internal sealed class ManagedAmpKernels : AmpKernels
         Tensor scale, Tensor growthTracker, Tensor foundInf, Tensor invScale, Tensor skipped, double growth, double backoff, long interval, double minScale)
     {
         using var _ = no_grad();
-        float current = scale.item<float>();
-        bool overflow = foundInf.item<float>() != 0;
+        float current = HostReads.Item<float>(scale);
+        bool overflow = HostReads.Item<float>(foundInf) != 0;
         if (overflow)
         {
             current = (float)(current * backoff);
@@ -48,7 +48,7 @@ internal sealed class ManagedAmpKernels : AmpKernels
         }
         else
         {
-            int successful = growthTracker.item<int>() + 1;
+            int successful = HostReads.Item<int>(growthTracker) + 1;
             if (successful == interval)
             {
                 float grown = (float)(current * growth);

@@ -46,8 +46,8 @@ public sealed class SparseCategoricalCrossentropy : CrossentropyLoss
         }
 
         long classes = output.shape[1];
-        long min = target.min().item<long>();
-        long max = target.max().item<long>();
+        long min = MixFit.Kernels.HostReads.Item<long>(target.min());
+        long max = MixFit.Kernels.HostReads.Item<long>(target.max());
         if (min < 0 || max >= classes)
         {
             throw new ArgumentException($"{Name}: label {(min < 0 ? min : max)} is outside the {classes} classes of the model output (expected 0..{classes - 1}).");

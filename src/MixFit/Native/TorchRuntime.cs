@@ -69,9 +69,11 @@ public static class TorchRuntime
     }
 
     /// <summary>Asks the dynamic loader why <c>libLibTorchSharp</c> does not load and phrases the answer.</summary>
-    internal static string Diagnose(string? library = null)
+    /// <param name="library">The library to try; null: search <paramref name="searchDirectory"/>.</param>
+    /// <param name="searchDirectory">Where the application's files are; null: <see cref="AppContext.BaseDirectory"/>.</param>
+    internal static string Diagnose(string? library = null, string? searchDirectory = null)
     {
-        library ??= FindLibTorchSharp();
+        library ??= FindLibTorchSharp(searchDirectory ?? AppContext.BaseDirectory);
         if (library is null)
         {
             return "TorchSharp's native library (libLibTorchSharp) is not next to the application. Reference a native "
@@ -97,11 +99,10 @@ public static class TorchRuntime
         return $"{library} loads, but TorchSharp failed to initialise; see the inner exception.";
     }
 
-    private static string? FindLibTorchSharp()
+    private static string? FindLibTorchSharp(string baseDir)
     {
         string name = OperatingSystem.IsWindows() ? "LibTorchSharp.dll"
             : OperatingSystem.IsMacOS() ? "libLibTorchSharp.dylib" : "libLibTorchSharp.so";
-        string baseDir = AppContext.BaseDirectory;
         string rid = RuntimeInformation.RuntimeIdentifier;
         string[] candidates =
         {

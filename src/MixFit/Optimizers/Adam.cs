@@ -141,7 +141,7 @@ def adam(params: List[Tensor], grads: List[Tensor], m: List[Tensor], v: List[Ten
             Tensor param = Parameters[i];
             var grad = Maximize ? grads[k].neg() : grads[k];
             steps[i].add_(1);
-            double step = steps[i].item<float>();
+            double step = HostReads.Item<float>(steps[i]);
             if (Decoupled)
             {
                 param.mul_(1 - (learningRate * WeightDecay));

@@ -104,7 +104,7 @@ public abstract class Optimizer : IDisposable
         }
 
         var flag = foundInf ?? NoOverflow(grads[0]);
-        if (!IsFused && foundInf is not null && foundInf.item<float>() != 0)
+        if (!IsFused && foundInf is not null && HostReads.Item<float>(foundInf) != 0)
         {
             return;
         }

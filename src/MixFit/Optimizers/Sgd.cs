@@ -98,8 +98,8 @@ def sgd(params: List[Tensor], grads: List[Tensor], bufs: List[Tensor], wd: float
         startedParameters.Clear();
         if (startedFlags.Length > 0)
         {
-            using var flags = stack(startedFlags).cpu();
-            var values = flags.data<float>().ToArray();
+            using var flags = stack(startedFlags);
+            var values = HostReads.Values<float>(flags);
             startedParameters.UnionWith(Enumerable.Range(0, values.Length).Where(i => values[i] != 0));
         }
 

@@ -79,10 +79,10 @@ public sealed class LossScaler : IDisposable
     public Tensor? SkippedStepsTensor => skipped;
 
     /// <summary>Iterations skipped because a gradient was inf or NaN. Synchronises.</summary>
-    public long GetSkippedSteps() => skipped is null ? pending.SkippedSteps : (long)skipped.item<float>();
+    public long GetSkippedSteps() => skipped is null ? pending.SkippedSteps : (long)HostReads.Item<float>(skipped);
 
     /// <summary>The current scale (1 when disabled). Synchronises.</summary>
-    public double GetScale() => scale is null ? pending.Scale : scale.item<float>();
+    public double GetScale() => scale is null ? pending.Scale : HostReads.Item<float>(scale);
 
     /// <summary>Multiplies the loss by the scale, in float32 (a float16 loss times 65536 would overflow).</summary>
     public Tensor Scale(Tensor loss)
@@ -240,7 +240,7 @@ public sealed class LossScaler : IDisposable
     public LossScalerState GetState() =>
         scale is null
             ? pending with { Iterations = iterations }
-            : new LossScalerState(Mode, scale.item<float>(), growthTracker!.item<int>(), (long)skipped!.item<float>(), iterations);
+            : new LossScalerState(Mode, HostReads.Item<float>(scale), HostReads.Item<int>(growthTracker!), (long)HostReads.Item<float>(skipped!), iterations);
 
     /// <summary>Restores state saved by <see cref="GetState"/>; a disabled scaler ignores it.</summary>
     /// <exception cref="InvalidOperationException">The scaler is enabled and <paramref name="state"/> is missing or was saved without scaling.</exception>

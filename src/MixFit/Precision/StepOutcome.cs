@@ -23,5 +23,5 @@ public sealed class StepOutcome
     public Tensor? OverflowFlag { get; }
 
     /// <summary>Whether the step was skipped. Synchronises with the device.</summary>
-    public bool IsSkipped() => OverflowFlag is not null && OverflowFlag.item<float>() != 0;
+    public bool IsSkipped() => OverflowFlag is not null && MixFit.Kernels.HostReads.Item<float>(OverflowFlag) != 0;
 }

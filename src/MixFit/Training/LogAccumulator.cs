@@ -43,7 +43,7 @@ internal sealed class LogAccumulator
         var parts = new List<Tensor> { Mean.BatchTotals(batchLoss, output.shape[0]) };
         parts.AddRange(metrics.Select(m => m.BatchTotals(detached, target)));
         parts.AddRange(deviceValues.Values.Select(v => v.reshape(1).to(ScalarType.Float32, batchLoss.device)));
-        var values = cat(parts, 0).to(ScalarType.Float64).cpu().data<double>().ToArray();
+        var values = MixFit.Kernels.HostReads.Values<double>(cat(parts, 0).to(ScalarType.Float64));
         int at = 0;
         loss.Accumulate(values[at++], values[at++]);
         foreach (var metric in metrics)

@@ -17,18 +17,28 @@ public sealed class TransferModelTests : IDisposable
 
     private static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", name);
 
-    [Fact]
-    public void Resnet50_has_torchvisions_parameter_names_and_shapes_in_order()
+    [Theory]
+    [InlineData(BackboneKind.ResNet18, "resnet18", 120)]
+    [InlineData(BackboneKind.ResNet34, "resnet34", 216)]
+    [InlineData(BackboneKind.ResNet50, "resnet50", 318)]
+    [InlineData(BackboneKind.ResNet101, "resnet101", 624)]
+    [InlineData(BackboneKind.MobileNetV2, "mobilenet_v2", 312)]
+    [InlineData(BackboneKind.MobileNetV3Small, "mobilenet_v3_small", 240)]
+    [InlineData(BackboneKind.MobileNetV3Large, "mobilenet_v3_large", 308)]
+    public void Every_backbone_has_torchvisions_parameter_names_and_shapes(BackboneKind kind, string torchvisionName, int headless)
     {
-        var expected = JsonSerializer.Deserialize<List<List<JsonElement>>>(File.ReadAllText(Fixture("resnet50-state-dict.json")))!
+        // The key lists were written by torchvision 0.14 itself (tools/make-fixtures.py); the headless backbone has
+        // everything but the classifier (fc.* for ResNets, classifier.* for MobileNets).
+        var expected = JsonSerializer.Deserialize<List<List<JsonElement>>>(File.ReadAllText(Fixture($"{torchvisionName}-state-dict.json")))!
             .Select(e => (Name: e[0].GetString()!, Shape: e[1].EnumerateArray().Select(d => d.GetInt64()).ToArray()))
-            .Where(e => !e.Name.StartsWith("fc.", StringComparison.Ordinal))
+            .Where(e => !e.Name.StartsWith("fc.", StringComparison.Ordinal) && !e.Name.StartsWith("classifier.", StringComparison.Ordinal))
             .ToList();
+
         // TorchSharp lists parameters before buffers; PyTorch interleaves them per module. Names and shapes must match.
-        var actual = Backbone.Create(BackboneKind.ResNet50).state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.shape);
+        var actual = Backbone.Create(kind).state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.shape);
         Assert.Equal(expected.Select(e => e.Name).Order(StringComparer.Ordinal), actual.Keys.Order(StringComparer.Ordinal));
         Assert.All(expected, e => Assert.Equal(e.Shape, actual[e.Name]));
-        Assert.Equal(318, actual.Count);
+        Assert.Equal(headless, actual.Count);
     }
 
     [Theory]
@@ -68,15 +78,20 @@ public sealed class TransferModelTests : IDisposable
     [Fact]
     public void Strict_loading_reports_every_missing_unexpected_and_mis_shaped_key()
     {
-        var model = nn.Sequential(("0", nn.Conv2d(3, 4, 3, padding: 1)), ("1", nn.BatchNorm2d(4)), ("5", nn.Linear(4, 7)), ("9", nn.Linear(2, 2)));
+        // The file (PyTorch's tiny net) has 0.*, 1.* (BatchNorm) and 5.*; this module has no 1, a wider 5 and an extra 9.
+        var model = nn.Sequential(("0", nn.Conv2d(3, 4, 3, padding: 1)), ("5", nn.Linear(4, 7)), ("9", nn.Linear(2, 2)));
         var e = Assert.Throws<InvalidDataException>(() => WeightLoader.Load(model, Fixture("tiny.pt")));
         Assert.Contains("tiny.pt", e.Message);
         Assert.Contains("missing: 9.weight", e.Message);
+        Assert.Contains("unexpected: 1.running_mean", e.Message);
         Assert.Contains("shape mismatch: 5.weight: file [3,4] vs module [7,4]", e.Message);
 
         var lenient = WeightLoader.Load(model, Fixture("tiny.pt"), new WeightLoadOptions { Strict = false });
-        Assert.Contains("0.weight", lenient.Loaded);
-        Assert.Contains("9.bias", lenient.Missing);
+        Assert.Equal(new[] { "0.bias", "0.weight" }, lenient.Loaded.Order(StringComparer.Ordinal));
+        Assert.Equal(new[] { "9.bias", "9.weight" }, lenient.Missing.Order(StringComparer.Ordinal));
+        Assert.Equal(
+            new[] { "1.bias", "1.num_batches_tracked", "1.running_mean", "1.running_var", "1.weight" },
+            lenient.Unexpected.Order(StringComparer.Ordinal));
     }
 
     [Fact]

@@ -184,6 +184,19 @@ public class CallbackTests
         Assert.Equal(3, lines.Length);
         Assert.StartsWith("1,", lines[2]);
         Assert.Equal(5, lines[1].Split(',').Length);
+        Assert.DoesNotContain("NA", lines.Skip(1).SelectMany(l => l.Split(',')));
+
+        // A log started by a fit with validation, then appended to by a fit without: the header keeps the val_
+        // columns and the appended row has NA there (Keras' CSVLogger).
+        string withValidation = Path.Combine(Path.GetDirectoryName(path)!, "val.csv");
+        trainer.Fit(x, y, new FitOptions { Epochs = 1, BatchSize = 16, Verbose = 0, ValidationSplit = 0.5, Callbacks = new Callback[] { new CsvLogger(withValidation) } });
+        trainer.Fit(x, y, new FitOptions { Epochs = 1, BatchSize = 16, Verbose = 0, Callbacks = new Callback[] { new CsvLogger(withValidation, append: true) } });
+        var appended = File.ReadAllLines(withValidation);
+        Assert.Equal("epoch,accuracy,epoch_seconds,loss,lr,val_accuracy,val_loss", appended[0]);
+        Assert.Equal(3, appended.Length);
+        Assert.DoesNotContain("NA", appended[1].Split(','));
+        Assert.Equal(new[] { "NA", "NA" }, appended[2].Split(',')[^2..]);
+        Assert.All(appended[2].Split(',')[..^2], v => Assert.True(double.TryParse(v, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _), v));
     }
 
     [Fact]

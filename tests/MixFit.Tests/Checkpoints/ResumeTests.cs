@@ -26,13 +26,19 @@ public sealed class ResumeTests : IDisposable
     public void A_fit_that_throws_after_epoch_two_resumes_to_bit_identical_weights()
     {
         var uninterrupted = ResumeScenario.Run(Path.Combine(dir, "a"));
+        Assert.Null(uninterrupted.RestoredEpoch);
+        Assert.Equal(new[] { 0, 1, 2, 3 }, uninterrupted.EpochsRun);
         string backup = Path.Combine(dir, "b");
         var e = Assert.Throws<CallbackException>(() => ResumeScenario.Run(backup, ResumeScenario.Interruption.Throw, interruptAfter: 1));
         Assert.Contains("interrupted after epoch 1", e.Message);
         Assert.True(File.Exists(Path.Combine(backup, "latest.ckpt.safetensors")));
 
+        // The resumed fit restored epoch 1's backup and trained epochs 2 and 3 only: half the steps, same bits.
         var resumed = ResumeScenario.Run(backup);
-        AssertBitIdentical(uninterrupted, resumed);
+        Assert.Equal(1, resumed.RestoredEpoch);
+        Assert.Equal(new[] { 2, 3 }, resumed.EpochsRun);
+        Assert.Equal(uninterrupted.StepsRun / 2, resumed.StepsRun);
+        AssertBitIdentical(uninterrupted.Weights, resumed.Weights);
         Assert.False(File.Exists(Path.Combine(backup, "latest.ckpt.safetensors")), "a completed fit deletes its backup");
     }
 
@@ -42,7 +48,7 @@ public sealed class ResumeTests : IDisposable
         string host = Path.Combine(AppContext.BaseDirectory, "MixFit.TestHost.dll");
         Assert.True(File.Exists(host), $"test host not found at {host}");
 
-        int Run(params string[] args)
+        (int ExitCode, string Output) Run(params string[] args)
         {
             var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
             info.ArgumentList.Add(host);
@@ -52,25 +58,27 @@ public sealed class ResumeTests : IDisposable
             }
 
             using var process = Process.Start(info)!;
+            var stdout = process.StandardOutput.ReadToEndAsync();
             string stderr = process.StandardError.ReadToEnd();
-            process.StandardOutput.ReadToEnd();
             Assert.True(process.WaitForExit(300_000), "the test host did not finish in 5 minutes");
             Assert.True(process.ExitCode is 0 or 137 or -9 || stderr.Length == 0, stderr);
-            return process.ExitCode;
+            return (process.ExitCode, stdout.Result.Trim());
         }
 
         string expectedPath = Path.Combine(dir, "expected.safetensors");
-        Assert.Equal(0, Run(Path.Combine(dir, "fresh"), expectedPath));
+        var fresh = Run(Path.Combine(dir, "fresh"), expectedPath);
+        Assert.Equal((0, "restored=none epochs=0,1,2,3 steps=32"), fresh);
 
         string backup = Path.Combine(dir, "killed");
         string resumedPath = Path.Combine(dir, "resumed.safetensors");
-        int killed = Run(backup, resumedPath, "1");
-        Assert.Equal(137, killed);
+        var killed = Run(backup, resumedPath, "1");
+        Assert.Equal(137, killed.ExitCode);
         Assert.False(File.Exists(resumedPath));
         Assert.True(File.Exists(Path.Combine(backup, "latest.ckpt.safetensors")));
         Assert.Empty(Directory.GetFiles(backup, "*.tmp"));
 
-        Assert.Equal(0, Run(backup, resumedPath));
+        // The new process restored epoch 1's backup and trained only epochs 2 and 3.
+        Assert.Equal((0, "restored=1 epochs=2,3 steps=16"), Run(backup, resumedPath));
         AssertBitIdentical(SafeTensors.Load(expectedPath).Tensors, SafeTensors.Load(resumedPath).Tensors);
     }
 }

@@ -39,9 +39,19 @@ public class LossTests
         var p = tensor(new float[] { 0.9f, 0.2f }).to(ScalarType.Float16);
         var e = Assert.Throws<ArgumentException>(() => new BinaryCrossentropy(fromLogits: false).Compute(p, tensor(new float[] { 1, 0 })));
         Assert.Contains("logits", e.Message);
-        var logits = tensor(new float[] { 2.2f, -1.4f });
+    }
+
+    [Fact]
+    public void Binary_cross_entropy_matches_the_formula_from_logits_and_from_probabilities()
+    {
+        // -mean(y log p + (1 - y) log(1 - p)), written out in double precision: logits 2.2 (label 1) and -1.4 (label 0).
+        static double Sigmoid(double z) => 1 / (1 + Math.Exp(-z));
+        double fromLogits = -(Math.Log(Sigmoid(2.2)) + Math.Log(1 - Sigmoid(-1.4))) / 2;
         var y = tensor(new float[] { 1, 0 });
-        Assert.Equal(F.binary_cross_entropy_with_logits(logits, y).item<float>(), new BinaryCrossentropy().Compute(logits, y).item<float>(), 6);
+        Assert.Equal(fromLogits, new BinaryCrossentropy().Compute(tensor(new float[] { 2.2f, -1.4f }), y).item<float>(), 5);
+
+        double fromProbabilities = -(Math.Log(0.9) + Math.Log(1 - 0.2)) / 2;
+        Assert.Equal(fromProbabilities, new BinaryCrossentropy(fromLogits: false).Compute(tensor(new float[] { 0.9f, 0.2f }), y).item<float>(), 5);
     }
 
     [Fact]

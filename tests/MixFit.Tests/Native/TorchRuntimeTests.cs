@@ -49,7 +49,26 @@ public class TorchRuntimeTests
     [Fact]
     public void A_missing_native_library_is_diagnosed_as_a_missing_backend_package()
     {
+        // An application folder without libLibTorchSharp (no backend package referenced).
+        string empty = Directory.CreateTempSubdirectory("mixfit-nobackend-").FullName;
+        try
+        {
+            string message = TorchRuntime.Diagnose(null, empty);
+            Assert.Contains("is not next to the application", message);
+            Assert.Contains("libtorch-cpu-linux-x64", message);
+            Assert.Contains("TorchSharp-cuda-linux", message);
+        }
+        finally
+        {
+            Directory.Delete(empty, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void The_native_library_next_to_the_tests_is_found_and_loads()
+    {
         string message = TorchRuntime.Diagnose(null);
-        Assert.Contains("loads", message);
+        Assert.EndsWith("loads, but TorchSharp failed to initialise; see the inner exception.", message);
+        Assert.Contains("libLibTorchSharp.so", message);
     }
 }

@@ -223,7 +223,21 @@ public class MixedPrecisionStrategyTests
             gamma.fill_(70000);
         }
 
+        // The float32 gamma holds 70000 (float16 would make it inf). With it, the normalised +-1 become +-70000,
+        // computed in float32 and rounded to the float16 output: +-inf with their signs, never NaN.
         Assert.Equal(70000f, gamma.max().item<float>());
+        var scaled = model.call(precision.ConvertInput(x));
+        Assert.Equal(ScalarType.Float16, scaled.dtype);
+        Assert.False(scaled.isnan().any().item<bool>());
+        Assert.Equal(new[] { float.PositiveInfinity, float.NegativeInfinity, float.NegativeInfinity, float.PositiveInfinity }, T.Values(scaled));
+
+        // A gamma the float16 output can hold (30000) gives the exact values.
+        using (no_grad())
+        {
+            gamma.fill_(30000);
+        }
+
+        T.Close(new float[] { 30000, -30000, -30000, 30000 }, model.call(precision.ConvertInput(x)), 30);
     }
 
     public static TheoryData<string, string> NormalisationCases()

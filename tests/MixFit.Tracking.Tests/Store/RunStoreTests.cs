@@ -124,6 +124,28 @@ public sealed class RunStoreTests : IDisposable
     }
 
     [Fact]
+    public void The_background_flush_alone_saves_what_a_sigkilled_process_logged()
+    {
+        using var child = Start("hang-unflushed", temp.Root, "doomed");
+        Assert.Equal("ready", child.StandardOutput.ReadLine());
+        var store = temp.Open();
+        string id = store.List().Single().Id;
+
+        // No explicit flush was made: wait (bounded) for the once-a-second flush to write the points.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (store.Metrics(id, "step").Count < 10 && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(100);
+        }
+
+        child.Kill();
+        Assert.True(child.WaitForExit(30_000));
+        var run = temp.Open().List().Single();
+        Assert.Equal(RunStatus.Crashed, run.Status);
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => (long)i), temp.Open().Metrics(id, "step").Select(p => p.Step));
+    }
+
+    [Fact]
     public void Two_processes_logging_into_one_store_at_once_both_succeed()
     {
         temp.Open();

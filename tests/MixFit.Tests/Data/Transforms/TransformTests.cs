@@ -69,6 +69,27 @@ public class TransformTests
     }
 
     [Fact]
+    public void Rotation_turns_the_content_about_the_centre_by_the_seeded_angle()
+    {
+        // A red left half and a blue right half: turned by about 80 degrees the boundary becomes nearly horizontal,
+        // so the top edge's middle turns one colour and the bottom edge's middle the other, and the centre keeps its place.
+        using var source = TestImages.TwoTone(40, 40);
+        var random = new Random(10);
+        double angle = (random.NextDouble() * 2 - 1) * 80;
+        using var rotated = new RandomRotation(80).Apply(source, new Random(10));
+        using var again = new RandomRotation(80).Apply(source, new Random(10));
+        Assert.Equal(rotated.Bytes, again.Bytes);
+        Assert.NotEqual(source.Bytes, rotated.Bytes);
+        Assert.True(Math.Abs(angle) > 45, $"seed 10 gives {angle:F1} degrees; pick a seed with a large angle");
+        var top = rotated.GetPixel(20, 2);
+        var bottom = rotated.GetPixel(20, 37);
+        Assert.NotEqual(top, bottom);
+        Assert.Equal(source.GetPixel(20, 20), rotated.GetPixel(20, 20));
+        using var unrotated = new RandomRotation(0).Apply(source, new Random(7));
+        Assert.Equal(source.Bytes, unrotated.Bytes);
+    }
+
+    [Fact]
     public void Brightness_jitter_scales_pixel_values()
     {
         using var grey = new SKBitmap(new SKImageInfo(2, 2, SKColorType.Rgba8888, SKAlphaType.Unpremul));

@@ -91,4 +91,47 @@ public sealed class TrackingCallbackTests : IDisposable
         Assert.Equal(RunStatus.Killed, run.Status);
         Assert.Single(store.Metrics(run.Id, "step"));
     }
+
+    [Fact]
+    public void An_overflow_inside_fit_is_skipped_halves_the_scale_and_is_logged_and_tracked()
+    {
+        // Batch 1 has inputs 1e3 times larger: its float16 weight gradient (~1e6) overflows, its float32 loss does not.
+        manual_seed(5);
+        var x = randn(12, 4);
+        x.narrow(0, 4, 4).mul_(1000);
+        var y = randn(12, 1);
+        var model = nn.Linear(4, 1);
+        using var trainer = new Trainer(model, CPU);
+        trainer.Compile(new CompileOptions { Loss = "mse", Policy = DTypePolicy.MixedFloat16, LossScale = LossScaleOptions.Dynamic(initialScale: 1024, growthInterval: 1000) });
+        var masters = ((MixedPrecisionStrategy)trainer.Precision).MasterWeights["weight"];
+        var steps = new List<IReadOnlyDictionary<string, double>>();
+        float[]? before = null;
+        float[]? after = null;
+        var probe = new LambdaCallback
+        {
+            BatchBegin = (b, _) => before = b == 1 ? MixFit.Tests.Support.T.Values(masters) : before,
+            BatchEnd = (b, logs) =>
+            {
+                steps.Add(logs);
+                after = b == 1 ? MixFit.Tests.Support.T.Values(masters) : after;
+            },
+        };
+        var store = RunStore.Open(dir);
+        using (var tracking = new TrackingCallback(store, "overflow", captureConsole: false))
+        {
+            trainer.Fit(x, y, new FitOptions { Epochs = 1, BatchSize = 4, Shuffle = false, Verbose = 0, Callbacks = new Callback[] { tracking, probe } });
+        }
+
+        Assert.Equal(new[] { 1024.0, 512.0, 512.0 }, steps.Select(s => s["loss_scale"]));
+        Assert.Equal(new[] { 0.0, 1.0, 1.0 }, steps.Select(s => s["skipped_steps"]));
+        Assert.All(steps, s => Assert.True(double.IsFinite(s["loss"])));
+        Assert.Equal(before, after);                                    // the skipped step left the masters alone
+        Assert.Equal(512, trainer.Precision.GetLossScale());
+
+        var run = store.List().Single();
+        var tracked = store.Metrics(run.Id, "step");
+        Assert.Equal(new[] { 1024.0, 512.0, 512.0 }, tracked.Select(p => p.Values["loss_scale"]));
+        Assert.Equal(new[] { 0.0, 1.0, 1.0 }, tracked.Select(p => p.Values["skipped_steps"]));
+        Assert.Equal(1, run.Summary["skipped_steps"]);
+    }
 }
