@@ -1,4 +1,5 @@
 using MixFit.Precision;
+using MixFit.Training;
 
 namespace MixFit.Experiments;
 
@@ -8,8 +9,14 @@ public sealed record CompareOptions
     /// <summary>Policies to compare. Default: float32, mixed_bfloat16, mixed_float16.</summary>
     public IReadOnlyList<DTypePolicy> Policies { get; init; } = new[] { DTypePolicy.Float32, DTypePolicy.MixedBFloat16, DTypePolicy.MixedFloat16 };
 
-    /// <summary>Run policies whose compute dtype is far slower than float32 here instead of skipping them.</summary>
+    /// <summary>Train every policy without measuring first (no step probe, nothing skipped).</summary>
     public bool Force { get; init; }
+
+    /// <summary>Train a policy when its measured step is at most this many times float32's. Default 3.</summary>
+    public double MaxSlowdown { get; init; } = PrecisionAdvice.DefaultMaxSlowdown;
+
+    /// <summary>The step probe's time box. Default <see cref="StepProbeOptions"/> with <see cref="MaxSlowdown"/> as its far-slower ratio.</summary>
+    public StepProbeOptions? Probe { get; init; }
 
     /// <summary>Where the HTML report and PNG charts go. Default <c>mixfit-compare</c>.</summary>
     public string Output { get; init; } = "mixfit-compare";

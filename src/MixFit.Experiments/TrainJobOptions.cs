@@ -70,6 +70,9 @@ public sealed record TrainJobOptions
     /// <summary>Use only the first N training images (quick runs, tests).</summary>
     public int? Limit { get; init; }
 
+    /// <summary>Values added to the tracked run's summary at the end (e.g. <c>probe_ms_per_step</c> from <c>compare</c>).</summary>
+    public IReadOnlyDictionary<string, double> ExtraSummary { get; init; } = System.Collections.Immutable.ImmutableDictionary<string, double>.Empty;
+
     /// <summary>0 silent, 1 progress bar, 2 one line per epoch. Default 1.</summary>
     public int Verbose { get; init; } = 1;
 

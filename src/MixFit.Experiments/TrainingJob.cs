@@ -41,31 +41,9 @@ public static class TrainingJob
         var device = options.Device.Resolve();
         var policy = options.Policy;
         Session.Clear(options.Seed);
-        int imageSize = options.ResolvedImageSize;
-        using var data = ExperimentData.Load(options.Data, imageSize, options.Model.ChannelsFor, options.BatchSize, options.ValidationSplit, options.Seed, options.LabelMap, options.Limit);
-        var spec = new ModelSpec(options.Model.Name, data.Labels.Count, data.Channels, imageSize, policy.Name, data.Labels.Ids, data.Labels.Names);
-        var model = spec.Build(baseTrainable: !options.FreezeBase);
-        if (options.Weights is { } weights)
-        {
-            if (model.Transfer is { } transfer)
-            {
-                WeightLoader.Load(transfer.Base, weights, new WeightLoadOptions { SkipClassifier = true });
-            }
-            else
-            {
-                WeightLoader.Load(model.Module, weights);
-            }
-        }
-
-        using var trainer = new Trainer(model.Module, device);
-        trainer.Compile(new CompileOptions
-        {
-            Policy = policy,
-            Optimizer = options.Optimizer,
-            LossScale = options.LossScale,
-            ModuleOverrides = model.PrecisionOverrides,
-            Metrics = new[] { "accuracy" },
-        });
+        using var data = LoadData(options);
+        var (trainer, spec) = CreateTrainer(options, data, device);
+        using var _ = trainer;
 
         int initialEpoch = 0;
         var callbacks = new List<Callback>();
@@ -106,6 +84,49 @@ public static class TrainingJob
             tracking.Run?.UpdateSummary(test.ToDictionary(kv => "test_" + kv.Key, kv => kv.Value));
         }
 
+        if (options.ExtraSummary.Count > 0)
+        {
+            tracking.Run?.UpdateSummary(options.ExtraSummary);
+        }
+
         return new TrainResult(tracking.Run?.Id ?? "", history, cancel.Cancelled, test);
+    }
+
+    /// <summary>Loads the options' data (train, validation and test batches) at the model's input size and channels.</summary>
+    internal static ExperimentData LoadData(TrainJobOptions options) =>
+        ExperimentData.Load(
+            options.Data, options.ResolvedImageSize, options.Model.ChannelsFor, options.BatchSize, options.ValidationSplit, options.Seed, options.LabelMap, options.Limit);
+
+    /// <summary>
+    /// Builds the options' model for <paramref name="data"/> (pretrained weights loaded, base frozen if asked) and a
+    /// trainer compiled as training compiles it: the one place a job's model and compile options are made, shared by
+    /// the training run and <c>compare</c>'s step probe.
+    /// </summary>
+    internal static (Trainer Trainer, ModelSpec Spec) CreateTrainer(TrainJobOptions options, ExperimentData data, TorchSharp.torch.Device device)
+    {
+        var spec = new ModelSpec(options.Model.Name, data.Labels.Count, data.Channels, options.ResolvedImageSize, options.Policy.Name, data.Labels.Ids, data.Labels.Names);
+        var model = spec.Build(baseTrainable: !options.FreezeBase);
+        if (options.Weights is { } weights)
+        {
+            if (model.Transfer is { } transfer)
+            {
+                WeightLoader.Load(transfer.Base, weights, new WeightLoadOptions { SkipClassifier = true });
+            }
+            else
+            {
+                WeightLoader.Load(model.Module, weights);
+            }
+        }
+
+        var trainer = new Trainer(model.Module, device);
+        trainer.Compile(new CompileOptions
+        {
+            Policy = options.Policy,
+            Optimizer = options.Optimizer,
+            LossScale = options.LossScale,
+            ModuleOverrides = model.PrecisionOverrides,
+            Metrics = new[] { "accuracy" },
+        });
+        return (trainer, spec);
     }
 }

@@ -40,7 +40,7 @@ public static class HtmlReport
             .Append("<h1>MixFit runs</h1>");
 
         html.Append("<h2>Comparison</h2><table><tr>");
-        foreach (var h in new[] { "run", "policy", "status", "epochs", "training time (s)", "time/epoch (s)", "ms/step", "peak memory (MB)", "final loss", "accuracy", "val accuracy", "skipped steps", "speed-up" })
+        foreach (var h in new[] { "run", "policy", "status", "epochs", "training time (s)", "time/epoch (s)", "ms/step (median)", "probe ms/step", "peak memory (MB)", "final loss", "accuracy", "val accuracy", "skipped steps", "speed-up" })
         {
             html.Append("<th>").Append(h).Append("</th>");
         }
@@ -49,7 +49,7 @@ public static class HtmlReport
         foreach (var row in RunComparison.Rows(runs))
         {
             html.Append("<tr><td>").Append(E(row.Name)).Append("</td><td>").Append(E(row.Policy)).Append("</td><td>").Append(E(row.Status)).Append("</td>");
-            foreach (var value in new[] { row.Epochs, row.TrainingSeconds, row.SecondsPerEpoch, row.MsPerStep, row.PeakMemoryMb, row.FinalLoss, row.Accuracy, row.ValAccuracy, row.SkippedSteps, row.SpeedUp })
+            foreach (var value in new[] { row.Epochs, row.TrainingSeconds, row.SecondsPerEpoch, row.MsPerStep, row.ProbeMsPerStep, row.PeakMemoryMb, row.FinalLoss, row.Accuracy, row.ValAccuracy, row.SkippedSteps, row.SpeedUp })
             {
                 html.Append("<td>").Append(value is { } v ? v.ToString("G5", System.Globalization.CultureInfo.InvariantCulture) : "-").Append("</td>");
             }

@@ -6,7 +6,7 @@ namespace MixFit.Native;
 /// <summary>
 /// Facts about this machine that matter for mixed precision: versions, devices, CPU precision features, kernels.
 /// Collected by <c>mixfit doctor</c> and recorded in every tracked run's environment. (Which policy to use is
-/// decided from measurements, not from these facts: see <see cref="MixFit.Precision.PrecisionProbe"/>.)
+/// decided from measurements, not from these facts: see <see cref="MixFit.Precision.PrecisionAdvice"/>.)
 /// </summary>
 public sealed record SystemReport(
     string MixFitVersion,

@@ -23,10 +23,24 @@ public sealed class CliTests : IDisposable
         Assert.Matches(@"\d+/\d+ - \d+s - loss: \d\.\d{4} - accuracy: \d\.\d{4}", output);
         Assert.Contains("speed-up", output);
         Assert.Contains("small-cnn-float32", output);
-        bool fp16Skipped = output.Contains("mixed_float16 skipped:", StringComparison.Ordinal);
+
+        // Before training, one measured line per policy, and the decision follows the rule: train when at most 3x
+        // float32's step (the default --max-slowdown), skip otherwise saying how to override.
+        Assert.Contains("Measuring a training step per policy (small-cnn, batch 128, 28x28, cpu):", output);
+        var probed = System.Text.RegularExpressions.Regex.Matches(output, @"^  (float32|mixed_bfloat16|mixed_float16)\s+(\d+\.\d) ms/step \([^)]*\)  (run|skip)", System.Text.RegularExpressions.RegexOptions.Multiline)
+            .ToDictionary(m => m.Groups[1].Value, m => (Ms: double.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture), Run: m.Groups[3].Value == "run"));
+        Assert.Equal(new[] { "float32", "mixed_bfloat16", "mixed_float16" }, probed.Keys.Order());
+        foreach (var (policy, (ms, run)) in probed)
+        {
+            Assert.Equal(ms <= 3 * probed["float32"].Ms, run);
+            Assert.Equal(!run, output.Contains($"{policy} skipped: ", StringComparison.Ordinal));
+        }
+
         var runs = RunStore.Open(P("store")).List();
-        Assert.Equal(fp16Skipped ? 2 : 3, runs.Count);
+        Assert.Equal(probed.Where(p => p.Value.Run).Select(p => p.Key).Order(), runs.Select(r => r.Config["policy"]!.ToString()).Order());
         Assert.All(runs, r => Assert.Equal(RunStatus.Finished, r.Status));
+        Assert.All(runs, r => Assert.Equal(probed[r.Config["policy"]!.ToString()].Ms, r.Summary["probe_ms_per_step"], 0.051));
+        Assert.Contains("probe ms/step", output);
         Assert.True(File.Exists(P("out/report.html")));
         Assert.True(File.Exists(P("out/charts/loss.png")));
         Assert.Contains("small-cnn-mixed_bfloat16", File.ReadAllText(P("out/report.html")));
@@ -90,7 +104,31 @@ public sealed class CliTests : IDisposable
         Assert.Contains("libtorch      2.10", doctor.Output);
         Assert.Contains("AVX512-BF16", doctor.Output);
         Assert.Matches(@"BFloat16\s+matmul\s+\d+\.\d\s+conv2d\s+\d+\.\d\s+\(\d+\.\d\dx\)", doctor.Output);
-        Assert.Matches(@"Recommended   (float32|mixed_bfloat16|mixed_float16): ", doctor.Output);
+        Assert.Matches(@"small-cnn 28x28\s+\d+\.\d\s+\d+\.\d \(\d\.\d\dx", doctor.Output);
+        Assert.Contains("resnet18 64x64", doctor.Output);
+
+        // The recommendation follows from the printed training-step speed-ups: a mixed policy only when it is at
+        // least 1.05x float32 on every workload, float32 otherwise.
+        var recommended = System.Text.RegularExpressions.Regex.Match(doctor.Output, @"Recommended   (float32|mixed_bfloat16|mixed_float16): (.*)").Groups;
+        Assert.True(recommended[1].Success, doctor.Output);
+        var header = doctor.Output.Split('\n').Single(l => l.TrimStart().StartsWith("workload", StringComparison.Ordinal));
+        var columns = header.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).ToList();
+        var rows = doctor.Output.Split('\n').Where(l => l.StartsWith("  small-cnn 28x28", StringComparison.Ordinal) || l.StartsWith("  resnet18 64x64", StringComparison.Ordinal)).ToList();
+        bool FastEverywhere(string policy) => rows.All(row =>
+        {
+            var cell = System.Text.RegularExpressions.Regex.Matches(row, @"(\d+\.\d+) \((\d+\.\d\d)x|not measured")[columns.IndexOf(policy) - 1];
+            return cell.Value != "not measured" && double.Parse(cell.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture) >= 1.05;
+        });
+        Assert.Equal(2, rows.Count);
+        if (recommended[1].Value == "float32")
+        {
+            Assert.False(FastEverywhere("mixed_bfloat16") || FastEverywhere("mixed_float16"), doctor.Output);
+        }
+        else
+        {
+            Assert.True(FastEverywhere(recommended[1].Value), doctor.Output);
+            Assert.Contains("ms/step", recommended[2].Value);
+        }
     }
 
     [Theory]

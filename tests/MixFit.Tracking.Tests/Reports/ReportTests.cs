@@ -42,6 +42,24 @@ public sealed class ReportTests : IDisposable
         string table = RunComparison.Table(rows);
         Assert.Contains("mixed_bfloat16", table);
         Assert.Contains("2.00x", table);
+        Assert.Contains("ms/step (median)", table);
+        Assert.DoesNotContain("probe", table);                        // no run was probed: no empty column
+    }
+
+    [Fact]
+    public void The_probe_figure_stands_beside_the_trained_one()
+    {
+        var ids = TwoRuns();
+        var store = temp.Open();
+        var probed = store.StartRun("probed", new JsonObject { ["policy"] = "mixed_float16" });
+        probed.UpdateSummary(new Dictionary<string, double> { ["ms_per_step"] = 31.5, ["probe_ms_per_step"] = 29.4 });
+        probed.Finish();
+        var rows = RunComparison.Rows(ids.Append(probed.Id).Select(temp.Open().Get));
+        Assert.Equal(new double?[] { null, null, 29.4 }, rows.Select(r => r.ProbeMsPerStep));
+        var lines = RunComparison.Table(rows).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Matches(@"ms/step \(median\)\s+probe ms/step", lines[0]);
+        Assert.Matches(@"31\.5\s+29\.4", lines[3]);
+        Assert.Matches(@"40\.0\s+-", lines[1]);
     }
 
     [Fact]

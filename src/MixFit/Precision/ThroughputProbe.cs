@@ -6,15 +6,12 @@ using static TorchSharp.torch;
 namespace MixFit.Precision;
 
 /// <summary>
-/// Measures, in a few seconds, how fast this device multiplies matrices and convolves in float32, bfloat16 and
-/// float16, and recommends a policy from the measurement (not from the spec sheet): half precision only pays off where
-/// it is actually faster here.
+/// Kernel throughput per dtype (a 512x512 matmul and a small conv): the detail behind <c>mixfit doctor</c>'s
+/// training-step table. It does not decide anything: a kernel's speed does not predict a training step's (see
+/// <see cref="MixFit.Training.StepProbe"/> and <see cref="PrecisionAdvice"/>).
 /// </summary>
-public static class PrecisionProbe
+public static class ThroughputProbe
 {
-    /// <summary>A policy's compute dtype slower than this fraction of float32 is "far slower" (compare skips it unless forced).</summary>
-    public const double FarSlower = 0.25;
-
     /// <summary>Measures matmul (512x512) and conv (4x32x32x32, 3x3) throughput per dtype on <paramref name="device"/>.</summary>
     /// <param name="device">Default: CUDA when available, else the CPU.</param>
     /// <param name="secondsPerCase">Time spent on each dtype and operation (at least one run).</param>
@@ -47,32 +44,22 @@ public static class PrecisionProbe
             g => Math.Exp(g.Average(r => Math.Log(r.GigaflopsPerSecond / Baseline(r.Operation)))));
     }
 
-    /// <summary>The policy to use on this device and why, from measured speeds.</summary>
-    public static (DTypePolicy Policy, string Reason) Recommend(IReadOnlyList<ThroughputResult> results, bool cuda)
-    {
-        var speed = RelativeSpeed(results);
-        double bf16 = speed[ScalarType.BFloat16];
-        double fp16 = speed[ScalarType.Float16];
-        if (bf16 <= 1.05 && fp16 <= 1.05)
-        {
-            return (DTypePolicy.Float32, $"bfloat16 runs at {bf16:F2}x and float16 at {fp16:F2}x the speed of float32 here, so half precision would only slow training down");
-        }
-
-        return bf16 >= fp16 || !cuda
-            ? (DTypePolicy.MixedBFloat16, $"bfloat16 runs at {bf16:F2}x float32's speed here (float16: {fp16:F2}x) and needs no loss scaling")
-            : (DTypePolicy.MixedFloat16, $"float16 runs at {fp16:F2}x float32's speed here (bfloat16: {bf16:F2}x); dynamic loss scaling keeps its gradients from underflowing");
-    }
-
     private static double Rate(Action run, double flops, double seconds, Device device)
     {
         run();
         Synchronize(device);
+
+        // One synchronisation around the whole timed loop (a sync per run would measure launch latency on a GPU).
         var watch = Stopwatch.StartNew();
         int count = 0;
         do
         {
-            run();
-            count++;
+            for (int i = 0; i < 8; i++)
+            {
+                run();
+            }
+
+            count += 8;
             Synchronize(device);
         }
         while (watch.Elapsed.TotalSeconds < seconds);
