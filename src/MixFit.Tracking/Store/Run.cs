@@ -7,6 +7,12 @@ namespace MixFit.Tracking.Store;
 /// the buffered records to <c>metrics.jsonl</c> / <c>system.jsonl</c> and to the index in one transaction, and
 /// refreshes the heartbeat. A process killed mid-run therefore loses at most the last second of records.
 /// </summary>
+/// <remarks>
+/// Tracking never kills training: a failed write (disk full, run folder deleted, database locked or read-only) is
+/// reported once on standard error, the records stay buffered and are retried at the next flush, and what could not be
+/// written by the end is counted in the summary (<c>tracking.unwritten_records</c>) and described in
+/// <c>tracking-errors.log</c> when the folder can take it. NaN and infinite values are stored and read back as such.
+/// </remarks>
 /// <example><code>
 /// var store = RunStore.Open();
 /// using var run = store.StartRun("my-loop", new JsonObject { ["lr"] = 1e-3 });
@@ -17,18 +23,53 @@ public sealed class Run : IDisposable
 {
     private readonly RunStore store;
     private readonly object gate = new();
+    private readonly object flushGate = new();
     private readonly Timer flusher;
     private List<MetricPoint> pending = new();
     private RunInfo info;
     private TextWriter? originalOut;
     private TeeTextWriter? tee;
+    private readonly List<string> errors = new();
+    private readonly List<MetricPoint> unindexed = new();
     private bool finished;
+    private bool reported;
 
-    internal Run(RunStore store, RunInfo info)
+    internal Run(RunStore store, RunInfo info, TextWriter? errorOutput = null)
     {
         this.store = store;
         this.info = info;
+        ErrorOutput = errorOutput;
         flusher = new Timer(_ => Flush(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+    }
+
+    /// <summary>Where the one-time report of a failed write goes; null: standard error.</summary>
+    internal TextWriter? ErrorOutput { get; set; }
+
+    /// <summary>Writes that failed so far (each retried), with their causes.</summary>
+    public IReadOnlyList<string> WriteErrors
+    {
+        get
+        {
+            lock (gate)
+            {
+                return errors.ToArray();
+            }
+        }
+    }
+
+    /// <summary>Records not yet written to the folder or the index (retried at the next flush).</summary>
+    public int PendingRecords
+    {
+        get
+        {
+            lock (flushGate)
+            {
+                lock (gate)
+                {
+                    return pending.Count + unindexed.Count;
+                }
+            }
+        }
     }
 
     /// <summary>The run's id.</summary>
@@ -70,11 +111,10 @@ public sealed class Run : IDisposable
             {
                 info.Config[key] = value?.DeepClone();
             }
-
-            RunStore.WriteFolderFiles(info);
         }
 
-        store.Upsert(Info);
+        Guarded("the config files", () => RunStore.WriteFolderFiles(Info));
+        Guarded("the config in the index", () => store.Upsert(Info));
     }
 
     /// <summary>Sets summary values (last and best metrics, training time, peak memory) and rewrites <c>summary.json</c>.</summary>
@@ -90,10 +130,10 @@ public sealed class Run : IDisposable
             }
 
             info = info with { Summary = summary };
-            RunStore.WriteFolderFiles(info);
         }
 
-        store.Upsert(Info);
+        Guarded("the summary files", () => RunStore.WriteFolderFiles(Info));
+        Guarded("the summary in the index", () => store.Upsert(Info));
     }
 
     /// <summary>Copies everything written to the console from now on into <c>output.log</c> (redraws collapsed to their final line).</summary>
@@ -112,36 +152,71 @@ public sealed class Run : IDisposable
         }
     }
 
-    /// <summary>Writes buffered records now (also done every second in the background).</summary>
-    public void Flush()
+    /// <summary>
+    /// Writes buffered records now (also done every second in the background). Never throws for a failed write: the
+    /// records stay buffered for the next flush (see the remarks).
+    /// </summary>
+    /// <returns>Whether everything buffered was written.</returns>
+    public bool Flush()
     {
-        List<MetricPoint> batch;
-        lock (gate)
+        lock (flushGate)
         {
-            batch = pending;
-            pending = new List<MetricPoint>();
-        }
-
-        if (batch.Count > 0)
-        {
-            lock (store)
-            {
-                AppendLines(Path.Combine(Folder, "metrics.jsonl"), batch.Where(p => p.Kind != "system"));
-                AppendLines(Path.Combine(Folder, "system.jsonl"), batch.Where(p => p.Kind == "system"));
-            }
-
-            store.AppendMetrics(Id, batch);
-        }
-
-        if (!finished)
-        {
-            var now = DateTimeOffset.UtcNow;
+            // Two queues: records not yet in the folder's files, and records in the files but not yet in the index, so
+            // a retry never writes a line twice.
+            List<MetricPoint> batch;
             lock (gate)
             {
-                info = info with { Heartbeat = now };
+                batch = pending;
+                pending = new List<MetricPoint>();
             }
 
-            store.Heartbeat(Id, now);
+            bool filed = batch.Count == 0 || Guarded("metrics", () =>
+            {
+                lock (store)
+                {
+                    AppendLines(Path.Combine(Folder, "metrics.jsonl"), batch.Where(p => p.Kind != "system"));
+                    AppendLines(Path.Combine(Folder, "system.jsonl"), batch.Where(p => p.Kind == "system"));
+                }
+            });
+            if (!filed)
+            {
+                lock (gate)
+                {
+                    batch.AddRange(pending);
+                    pending = batch;
+                }
+            }
+            else
+            {
+                unindexed.AddRange(batch);
+            }
+
+            bool indexed = unindexed.Count == 0 || Guarded("the metrics index", () =>
+            {
+                lock (store)
+                {
+                    store.AppendMetrics(Id, unindexed);
+                }
+            });
+            if (indexed)
+            {
+                unindexed.Clear();
+            }
+
+            bool written = filed && indexed;
+
+            if (!finished)
+            {
+                var now = DateTimeOffset.UtcNow;
+                lock (gate)
+                {
+                    info = info with { Heartbeat = now };
+                }
+
+                Guarded("the heartbeat", () => store.Heartbeat(Id, now));
+            }
+
+            return written;
         }
     }
 
@@ -165,11 +240,21 @@ public sealed class Run : IDisposable
                 tee = null;
             }
 
-            info = info with { Status = status, EndedAt = DateTimeOffset.UtcNow };
-            RunStore.WriteFolderFiles(info);
+            var summary = info.Summary;
+            if (pending.Count + unindexed.Count > 0)
+            {
+                summary = new Dictionary<string, double>(summary) { ["tracking.unwritten_records"] = pending.Count + unindexed.Count };
+            }
+
+            info = info with { Status = status, EndedAt = DateTimeOffset.UtcNow, Summary = summary };
         }
 
-        store.Upsert(Info);
+        Guarded("the final status files", () => RunStore.WriteFolderFiles(Info));
+        Guarded("the final status in the index", () => store.Upsert(Info));
+        if (WriteErrors.Count > 0)
+        {
+            Guarded("tracking-errors.log", () => File.WriteAllLines(Path.Combine(Folder, "tracking-errors.log"), WriteErrors), report: false);
+        }
     }
 
     /// <summary>Finishes the run as failed if nobody finished it (an exception escaped the training code).</summary>
@@ -177,6 +262,34 @@ public sealed class Run : IDisposable
     {
         Finish(RunStatus.Failed);
         flusher.Dispose();
+    }
+
+    /// <summary>Runs a write; on failure records it, reports the first failure once, and returns false (training goes on).</summary>
+    private bool Guarded(string what, Action write, bool report = true)
+    {
+        try
+        {
+            write();
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException or InvalidOperationException or ArgumentException)
+        {
+            string line = $"{DateTimeOffset.UtcNow:O} could not write {what} of run {Id} in {Folder}: {e.GetType().Name}: {e.Message}";
+            bool first;
+            lock (gate)
+            {
+                errors.Add(line);
+                first = !reported && report;
+                reported |= report;
+            }
+
+            if (first)
+            {
+                (ErrorOutput ?? Console.Error).WriteLine($"mixfit: tracking {line[(line.IndexOf(' ', StringComparison.Ordinal) + 1)..]}. Training continues; the tracker retries every second and records what it could not write.");
+            }
+
+            return false;
+        }
     }
 
     private static void AppendLines(string path, IEnumerable<MetricPoint> points)

@@ -24,7 +24,15 @@ public sealed class RunStore
     /// <summary>A running run without a heartbeat for this long is considered crashed.</summary>
     public static readonly TimeSpan CrashAfter = TimeSpan.FromSeconds(60);
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
+    // NaN and infinities are values a diverging run must show (W&B and TensorBoard show them): JSON writes them as "NaN" etc.
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+    };
+
+    private static readonly JsonSerializerOptions CompactJson = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     private RunStore(string root)
     {
@@ -131,7 +139,13 @@ public sealed class RunStore
                 currentTime = time;
             }
 
-            values[reader.GetString(2)] = reader.GetDouble(3);
+            values[reader.GetString(2)] = reader.GetValue(3) switch
+            {
+                double d => d,
+                long l => l,
+                string text => double.Parse(text, CultureInfo.InvariantCulture),
+                _ => double.NaN,
+            };
         }
 
         if (values is not null)
@@ -207,7 +221,7 @@ public sealed class RunStore
                 ? JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json"))) as JsonObject ?? new JsonObject()
                 : new JsonObject();
             var summary = File.Exists(Path.Combine(folder, "summary.json"))
-                ? JsonSerializer.Deserialize<Dictionary<string, double>>(File.ReadAllText(Path.Combine(folder, "summary.json"))) ?? new()
+                ? JsonSerializer.Deserialize<Dictionary<string, double>>(File.ReadAllText(Path.Combine(folder, "summary.json")), CompactJson) ?? new()
                 : new Dictionary<string, double>();
             return info with { Config = config, Summary = summary, Folder = folder };
         }
@@ -229,7 +243,7 @@ public sealed class RunStore
             ("$id", info.Id), ("$name", info.Name), ("$project", info.Project), ("$tags", JsonSerializer.Serialize(info.Tags)), ("$notes", info.Notes),
             ("$status", info.Status.ToString()), ("$started", info.StartedAt.ToString("O")), ("$ended", (object?)info.EndedAt?.ToString("O") ?? DBNull.Value),
             ("$heartbeat", info.Heartbeat.ToString("O")), ("$host", info.Host), ("$pid", info.Pid), ("$folder", info.Folder),
-            ("$config", info.Config.ToJsonString()), ("$summary", JsonSerializer.Serialize(info.Summary)));
+            ("$config", info.Config.ToJsonString()), ("$summary", JsonSerializer.Serialize(info.Summary, CompactJson)));
     }
 
     internal void Heartbeat(string runId, DateTimeOffset time)
@@ -266,7 +280,9 @@ public sealed class RunStore
             foreach (var (metric, v) in point.Values)
             {
                 name.Value = metric;
-                value.Value = double.IsFinite(v) ? v : (object)double.NaN;
+                // SQLite turns a NaN into NULL: keep it as the text 'NaN' (infinities are REAL values there).
+                value.SqliteType = double.IsNaN(v) ? SqliteType.Text : SqliteType.Real;
+                value.Value = double.IsNaN(v) ? "NaN" : v;
                 command.ExecuteNonQuery();
             }
         }
@@ -333,7 +349,7 @@ public sealed class RunStore
         Pid = reader.GetInt32(10),
         Folder = reader.GetString(11),
         Config = JsonNode.Parse(reader.GetString(12)) as JsonObject ?? new JsonObject(),
-        Summary = JsonSerializer.Deserialize<Dictionary<string, double>>(reader.GetString(13)) ?? new(),
+        Summary = JsonSerializer.Deserialize<Dictionary<string, double>>(reader.GetString(13), CompactJson) ?? new(),
     };
 
     private void MarkCrashed()

@@ -4,13 +4,15 @@ namespace MixFit.Tracking.Store;
 
 /// <summary>
 /// Writes to the console and to a log file. In the file, a carriage return discards the line drawn so far, so a
-/// progress bar redrawn in place leaves only its final state (no control characters in logs).
+/// progress bar redrawn in place leaves only its final state (no control characters in logs). A failing log file (disk
+/// full) is given up, never the console: training output goes on.
 /// </summary>
 public sealed class TeeTextWriter : TextWriter
 {
     private readonly TextWriter console;
     private readonly StreamWriter file;
     private readonly StringBuilder line = new();
+    private bool fileFailed;
 
     /// <summary>Creates the writer, appending to <paramref name="path"/>.</summary>
     public TeeTextWriter(TextWriter console, string path)
@@ -34,9 +36,12 @@ public sealed class TeeTextWriter : TextWriter
                     line.Clear();
                     break;
                 case '\n':
-                    file.Write(line.ToString().TrimEnd());
-                    file.Write('\n');
-                    file.Flush();
+                    ToFile(() =>
+                    {
+                        file.Write(line.ToString().TrimEnd());
+                        file.Write('\n');
+                        file.Flush();
+                    });
                     line.Clear();
                     break;
                 case '\b':
@@ -66,7 +71,30 @@ public sealed class TeeTextWriter : TextWriter
     public override void Flush()
     {
         console.Flush();
-        file.Flush();
+        lock (line)
+        {
+            ToFile(file.Flush);
+        }
+    }
+
+    /// <summary>Whether the log file failed and was given up.</summary>
+    public bool FileFailed => fileFailed;
+
+    private void ToFile(Action write)
+    {
+        if (fileFailed)
+        {
+            return;
+        }
+
+        try
+        {
+            write();
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or UnauthorizedAccessException)
+        {
+            fileFailed = true;
+        }
     }
 
     /// <inheritdoc />
@@ -78,11 +106,14 @@ public sealed class TeeTextWriter : TextWriter
             {
                 if (line.Length > 0)
                 {
-                    file.Write(line.ToString().TrimEnd());
-                    file.Write('\n');
+                    ToFile(() =>
+                    {
+                        file.Write(line.ToString().TrimEnd());
+                        file.Write('\n');
+                    });
                 }
 
-                file.Dispose();
+                ToFile(file.Dispose);
             }
         }
 

@@ -141,4 +141,28 @@ public sealed class TrackingCallbackTests : IDisposable
         Assert.Equal(new[] { 0.0, 1.0, 1.0 }, tracked.Select(p => p.Values["skipped_steps"]));
         Assert.Equal(1, run.Summary["skipped_steps"]);
     }
+
+    [Fact]
+    public void A_diverging_fit_is_tracked_to_its_end_with_its_nan_losses()
+    {
+        // One image of the second batch holds a NaN: from that step on, the loss (and the weights) are NaN.
+        var (images, y) = TinyProblems.FashionMnist(128);
+        var x = images.clone();
+        x[20, 0, 0, 0] = tensor(float.NaN);
+        var store = RunStore.Open(dir);
+        using var trainer = new Trainer(TinyProblems.Mlp(2, dropout: 0), CPU);
+        trainer.Compile(new CompileOptions { Policy = DTypePolicy.Float32, Optimizer = new MixFit.Optimizers.OptimizerConfig { Name = "sgd", LearningRate = 0.1 } });
+        using (var tracking = new TrackingCallback(store, "diverging", captureConsole: false))
+        {
+            trainer.Fit(x, y, new FitOptions { Epochs = 2, BatchSize = 16, Shuffle = false, Verbose = 0, Callbacks = new Callback[] { tracking } });
+        }
+
+        var run = store.List().Single();
+        Assert.Equal(RunStatus.Finished, run.Status);
+        var losses = store.Metrics(run.Id, "step").Select(p => p.Values["loss"]).ToList();
+        Assert.Equal(16, losses.Count);
+        Assert.True(double.IsFinite(losses[0]));
+        Assert.All(losses.Skip(1), l => Assert.True(double.IsNaN(l)));
+        Assert.False(double.IsFinite(run.Summary["loss"]));
+    }
 }
