@@ -2,6 +2,14 @@ using MixFit.Checkpoints;
 using MixFit.TestHost;
 
 // Usage: MixFit.TestHost <backup-dir> <weights-out.safetensors> [kill-after-epoch]
+//        MixFit.TestHost folder <images-folder> <backup-dir> <weights-out.safetensors> [kill-after-epoch]
+if (args.Length > 0 && args[0] == "folder")
+{
+    int? kill = args.Length > 4 ? int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : null;
+    SafeTensors.Save(args[3], FolderScenario.Run(args[1], args[2], kill));
+    return 0;
+}
+
 if (args.Length < 2)
 {
     Console.Error.WriteLine("usage: MixFit.TestHost <backup-dir> <weights-out.safetensors> [kill-after-epoch]");

@@ -96,7 +96,7 @@ public sealed class ImagePipeline : IBatchSource, IDisposable
     /// <summary>The sample indices of an epoch, in visiting order.</summary>
     public int[] Order(int epoch)
     {
-        var random = new Random(HashCode.Combine(Options.Seed, epoch, 0x5EED));
+        var random = new Random(StableSeed.Mix(Options.Seed, epoch, -1));
         if (Options.Sampling == SamplingMode.Balanced)
         {
             var byClass = Enumerable.Range(0, Dataset.Count).GroupBy(i => Dataset.Records[i].Label ?? -1).Select(g => g.ToArray()).ToArray();
@@ -314,7 +314,7 @@ public sealed class ImagePipeline : IBatchSource, IDisposable
             owned = !Options.CacheDecoded || !cache.TryAdd(index, image);
         }
 
-        var random = new Random(HashCode.Combine(Options.Seed, epoch, index));
+        var random = new Random(StableSeed.Mix(Options.Seed, epoch, index));
         foreach (var transform in Options.Transforms)
         {
             var next = transform.Apply(image, random);
