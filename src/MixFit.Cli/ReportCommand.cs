@@ -16,7 +16,7 @@ internal static class ReportCommand
         var command = new Command("report", "Write a self-contained HTML report (and PNG charts) comparing runs.") { ids, output, png, store };
         command.SetAction(parse => CommandGuard.Run(() =>
         {
-            var runStore = RunStore.Open(parse.GetValue(store));
+            var runStore = RunStore.OpenReadOnly(parse.GetValue(store));
             var runIds = parse.GetValue(ids)!.Select(id => runStore.Get(id).Id).ToList();
             string html = parse.GetValue(output)!;
             HtmlReport.Write(runStore, runIds, html);

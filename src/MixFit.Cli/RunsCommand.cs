@@ -29,7 +29,14 @@ internal static class RunsCommand
         var command = new Command("list", "List runs, newest first.") { store };
         command.SetAction(parse => CommandGuard.Run(() =>
         {
-            var runs = RunStore.Open(parse.GetValue(store)).List();
+            string root = Path.GetFullPath(parse.GetValue(store) ?? RunStore.DefaultRoot);
+            var runs = File.Exists(Path.Combine(root, "mixfit.db")) ? RunStore.OpenReadOnly(root).List() : Array.Empty<RunInfo>();
+            if (runs.Count == 0)
+            {
+                Console.WriteLine($"No runs in {root} yet. `mixfit compare` or `mixfit train` record runs there (--store or ${RunStore.EnvironmentVariable} to look elsewhere).");
+                return;
+            }
+
             Console.WriteLine($"{"id",-24}  {"name",-24}  {"policy",-15}  {"status",-9}  started");
             foreach (var run in runs)
             {
@@ -46,7 +53,7 @@ internal static class RunsCommand
         var command = new Command("show", "Show a run's configuration and summary.") { id, store };
         command.SetAction(parse => CommandGuard.Run(() =>
         {
-            var run = RunStore.Open(parse.GetValue(store)).Get(parse.GetValue(id)!);
+            var run = RunStore.OpenReadOnly(parse.GetValue(store)).Get(parse.GetValue(id)!);
             Console.WriteLine($"{run.Id}  {run.Name}  ({run.Status.ToString().ToLowerInvariant()})");
             Console.WriteLine($"folder   {run.Folder}");
             Console.WriteLine($"started  {run.StartedAt.LocalDateTime:yyyy-MM-dd HH:mm:ss}  ended {run.EndedAt?.LocalDateTime.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) ?? "-"}");
@@ -68,7 +75,7 @@ internal static class RunsCommand
         var command = new Command("compare", "Compare runs side by side (speed-up against the float32 run).") { ids, store };
         command.SetAction(parse => CommandGuard.Run(() =>
         {
-            var runStore = RunStore.Open(parse.GetValue(store));
+            var runStore = RunStore.OpenReadOnly(parse.GetValue(store));
             Console.Write(RunComparison.Table(RunComparison.Rows(parse.GetValue(ids)!.Select(runStore.Get))));
         }));
         return command;
@@ -78,12 +85,13 @@ internal static class RunsCommand
     {
         var store = StoreOption();
         var id = new Argument<string>("id") { Description = "Run id (or a unique prefix)." };
-        var command = new Command("delete", "Delete a run's folder and index entries.") { id, store };
+        var force = new Option<bool>("--force") { Description = "Also delete a run that is still being logged." };
+        var command = new Command("delete", "Delete a run's folder and index entries (a live run only with --force).") { id, store, force };
         command.SetAction(parse => CommandGuard.Run(() =>
         {
             var runStore = RunStore.Open(parse.GetValue(store));
             var run = runStore.Get(parse.GetValue(id)!);
-            runStore.Delete(run.Id);
+            runStore.Delete(run.Id, parse.GetValue(force));
             Console.WriteLine($"deleted {run.Id}");
         }));
         return command;
@@ -98,10 +106,10 @@ internal static class RunsCommand
         var command = new Command("export", "Export a run as TensorBoard event files, CSV or JSON.") { id, format, output, store };
         command.SetAction(parse => CommandGuard.Run(() =>
         {
-            var runStore = RunStore.Open(parse.GetValue(store));
+            var runStore = RunStore.OpenReadOnly(parse.GetValue(store));
             var run = runStore.Get(parse.GetValue(id)!);
             string fmt = parse.GetValue(format)!.ToLowerInvariant();
-            string target = parse.GetValue(output) ?? (fmt == "tensorboard" ? Path.Combine(run.Folder, "tensorboard") : $"{run.Id}.{fmt}");
+            string target = parse.GetValue(output) ?? (fmt == "tensorboard" ? Path.Combine(runStore.RunFolder(run.Id), "tensorboard") : $"{RunId.Validate(run.Id, runStore.Root)}.{fmt}");
             switch (fmt)
             {
                 case "tensorboard":

@@ -34,10 +34,35 @@ public sealed class RunStore
 
     private static readonly JsonSerializerOptions CompactJson = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
-    private RunStore(string root)
+    private readonly bool readOnly;
+
+    private RunStore(string root, bool readOnly)
     {
         Root = root;
-        Directory.CreateDirectory(RunsDirectory);
+        this.readOnly = readOnly;
+        if (readOnly)
+        {
+            if (!File.Exists(DatabasePath))
+            {
+                throw new DirectoryNotFoundException($"No run store at {root} (no mixfit.db there yet): `mixfit train` or `mixfit compare` create one, or give --store / ${EnvironmentVariable}.");
+            }
+
+            return;
+        }
+
+        try
+        {
+            Directory.CreateDirectory(RunsDirectory);
+            CreateSchema();
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException or SqliteException)
+        {
+            throw new IOException($"{root}: the run store cannot be written ({e.Message}). Reading commands (runs list/show/compare/export, report) still work there.", e);
+        }
+    }
+
+    private void CreateSchema()
+    {
         using var connection = Connect();
         Execute(connection, """
             PRAGMA journal_mode=WAL;
@@ -49,6 +74,7 @@ public sealed class RunStore
                 run_id TEXT NOT NULL, kind TEXT NOT NULL, step INTEGER NOT NULL, time REAL NOT NULL, name TEXT NOT NULL, value REAL NOT NULL);
             CREATE INDEX IF NOT EXISTS metrics_by_run ON metrics (run_id, kind, name, step);
             """);
+        connection.Close();
         MarkCrashed();
     }
 
@@ -58,22 +84,51 @@ public sealed class RunStore
     /// <summary>Where run folders live.</summary>
     public string RunsDirectory => Path.Combine(Root, "runs");
 
+    /// <summary>Whether this store was opened for reading only (<see cref="OpenReadOnly"/>).</summary>
+    public bool IsReadOnly => readOnly;
+
+    private string DatabasePath => Path.Combine(Root, "mixfit.db");
+
     /// <summary>The default store folder: <c>MIXFIT_RUNS_DIR</c> or <c>./mixfit-runs</c>.</summary>
     public static string DefaultRoot => Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } dir ? dir : Path.GetFullPath("mixfit-runs");
 
-    /// <summary>Opens (creating if needed) the store at <paramref name="root"/> (default <see cref="DefaultRoot"/>).</summary>
-    public static RunStore Open(string? root = null) => new(Path.GetFullPath(root ?? DefaultRoot));
+    /// <summary>Opens (creating if needed) the store at <paramref name="root"/> (default <see cref="DefaultRoot"/>) for reading and writing.</summary>
+    /// <exception cref="IOException">The folder cannot be written; the message names it and says what still works.</exception>
+    public static RunStore Open(string? root = null) => new(Path.GetFullPath(root ?? DefaultRoot), readOnly: false);
+
+    /// <summary>
+    /// Opens an existing store for reading only: nothing is written (no schema, pragma or crash marking; runs whose
+    /// process died are shown as crashed without recording it), so it works on a read-only mount.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">There is no store at <paramref name="root"/>.</exception>
+    public static RunStore OpenReadOnly(string? root = null) => new(Path.GetFullPath(root ?? DefaultRoot), readOnly: true);
+
+    /// <summary>
+    /// The folder of run <paramref name="id"/>: the id is checked against <see cref="RunId"/>'s format and the resolved
+    /// path against the store, so nothing the store writes, copies or deletes can be outside it.
+    /// </summary>
+    /// <exception cref="InvalidDataException">Not a run id.</exception>
+    public string RunFolder(string id)
+    {
+        RunId.Validate(id, Root);
+        string folder = Path.GetFullPath(Path.Combine(RunsDirectory, id));
+        string runs = Path.GetFullPath(RunsDirectory) + Path.DirectorySeparatorChar;
+        return folder.StartsWith(runs, StringComparison.Ordinal) && folder.Length > runs.Length
+            ? folder
+            : throw new InvalidDataException($"{Root}: run \"{id}\" resolves outside the store ({folder}).");
+    }
 
     /// <summary>Starts a run: creates its folder, writes <c>run.json</c> and <c>config.json</c>, indexes it, and returns the logger.</summary>
     public Run StartRun(string name, JsonObject? config = null, string project = "mixfit", IEnumerable<string>? tags = null, string notes = "")
     {
-        string id = $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..6]}";
+        RequireWritable("start a run");
+        string id = RunId.New();
         var now = DateTimeOffset.UtcNow;
         var info = new RunInfo
         {
             Id = id, Name = name, Project = project, Tags = (tags ?? Array.Empty<string>()).ToArray(), Notes = notes,
             StartedAt = now, Heartbeat = now, Host = Environment.MachineName, Pid = Environment.ProcessId,
-            Config = config ?? new JsonObject(), Folder = Path.Combine(RunsDirectory, id),
+            Config = config ?? new JsonObject(), Folder = RunFolder(id),
         };
         Directory.CreateDirectory(Path.Combine(info.Folder, "artifacts"));
         WriteFolderFiles(info);
@@ -81,8 +136,12 @@ public sealed class RunStore
         return new Run(this, info);
     }
 
-    /// <summary>Every run, newest first.</summary>
-    public IReadOnlyList<RunInfo> List()
+    /// <summary>Every run, newest first (a running run whose process is gone is shown as crashed).</summary>
+    public IReadOnlyList<RunInfo> List() =>
+        ListIndexed().Select(run => run.Status == RunStatus.Running && !IsAlive(run) ? run with { Status = RunStatus.Crashed } : run).ToList();
+
+    /// <summary>Every run with a valid id, as the index records it.</summary>
+    private List<RunInfo> ListIndexed()
     {
         using var connection = Connect();
         using var command = connection.CreateCommand();
@@ -91,7 +150,11 @@ public sealed class RunStore
         var runs = new List<RunInfo>();
         while (reader.Read())
         {
-            runs.Add(ReadRun(reader));
+            var run = ReadRun(reader);
+            if (RunId.IsValid(run.Id))
+            {
+                runs.Add(run);
+            }
         }
 
         return runs;
@@ -157,56 +220,103 @@ public sealed class RunStore
     }
 
     /// <summary>Deletes a run's folder and index rows.</summary>
-    public void Delete(string runId)
+    /// <param name="runId">The run's id (or a unique prefix).</param>
+    /// <param name="force">Also delete a run that is still being logged (its process alive, its heartbeat fresh).</param>
+    /// <exception cref="InvalidOperationException">The run is live and <paramref name="force"/> is false.</exception>
+    public void Delete(string runId, bool force = false)
     {
+        RequireWritable("delete a run");
         var run = Get(runId);
+        if (run.Status == RunStatus.Running && IsAlive(run) && !force)
+        {
+            throw new InvalidOperationException(
+                $"Run {run.Id} ({run.Name}) is still running (pid {run.Pid} on {run.Host}, heartbeat {run.Heartbeat:O}); stop it first or delete it with --force.");
+        }
+
+        string folder = RunFolder(run.Id);
         using var connection = Connect();
         using var transaction = connection.BeginTransaction();
         Execute(connection, "DELETE FROM metrics WHERE run_id = $id", ("$id", run.Id));
         Execute(connection, "DELETE FROM runs WHERE id = $id", ("$id", run.Id));
         transaction.Commit();
-        if (Directory.Exists(run.Folder))
+        if (Directory.Exists(folder))
         {
-            Directory.Delete(run.Folder, recursive: true);
+            Directory.Delete(folder, recursive: true);
         }
     }
 
     /// <summary>
-    /// Imports a run folder (from this or another machine): copies it under <see cref="RunsDirectory"/> unless it is
-    /// already there, and indexes it. A corrupt line of <c>metrics.jsonl</c> or <c>system.jsonl</c> is reported and skipped.
+    /// Imports a run folder (from this or another machine), all or nothing: the id in its <c>run.json</c> must have the
+    /// store's format, no entry may be a symbolic link, the folder is copied under <see cref="RunsDirectory"/> (unless it
+    /// is already there) and indexed in one transaction; any failure leaves neither a folder nor an index row.
+    /// Malformed lines of <c>metrics.jsonl</c> / <c>system.jsonl</c> are skipped, counted and reported by line number.
     /// </summary>
-    /// <exception cref="InvalidDataException">The folder has no readable <c>run.json</c>.</exception>
+    /// <exception cref="InvalidDataException">No readable <c>run.json</c>, a bad id, or a symbolic link (named).</exception>
     public ImportReport Import(string folder)
     {
+        RequireWritable("import a run");
         string source = Path.GetFullPath(folder);
+        RefuseLinks(source);
         var info = ReadFolder(source);
-        string target = Path.Combine(RunsDirectory, info.Id);
-        if (!string.Equals(source, target, StringComparison.Ordinal))
+        string target = RunFolder(RunId.Validate(info.Id, Path.Combine(source, "run.json")));
+        bool inPlace = string.Equals(source.TrimEnd(Path.DirectorySeparatorChar), target, StringComparison.Ordinal);
+        if (!inPlace && Directory.Exists(target))
         {
-            CopyDirectory(source, target);
+            throw new InvalidDataException($"{source}: run {info.Id} is already in {Root}; delete it there first to import it again.");
         }
 
-        info = info with { Folder = target };
-        if (info.Status == RunStatus.Running && !IsAlive(info))
+        string staging = inPlace ? target : Path.Combine(RunsDirectory, $".import-{info.Id}-{Guid.NewGuid():N}");
+        try
         {
-            info = info with { Status = RunStatus.Crashed };
+            if (!inPlace)
+            {
+                CopyDirectory(source, staging);
+            }
+
+            var problems = new List<string>();
+            var points = new List<MetricPoint>();
+            foreach (var file in new[] { "metrics.jsonl", "system.jsonl" })
+            {
+                points.AddRange(MetricsFile.Read(Path.Combine(staging, file), problems));
+            }
+
+            info = info with { Folder = target };
+            if (info.Status == RunStatus.Running && !IsAlive(info))
+            {
+                info = info with { Status = RunStatus.Crashed };
+            }
+
+            using (var connection = Connect())
+            using (var transaction = connection.BeginTransaction())
+            {
+                Execute(connection, "DELETE FROM metrics WHERE run_id = $id", ("$id", info.Id));
+                Upsert(connection, info);
+                InsertMetrics(connection, info.Id, points);
+                if (!inPlace)
+                {
+                    Directory.Move(staging, target);
+                }
+
+                transaction.Commit();
+            }
+
             WriteFolderFiles(info);
+            return new ImportReport(info.Id, points.Count, problems);
         }
-
-        var problems = new List<string>();
-        var points = new List<MetricPoint>();
-        foreach (var file in new[] { "metrics.jsonl", "system.jsonl" })
+        catch
         {
-            points.AddRange(MetricsFile.Read(Path.Combine(target, file), problems));
-        }
+            if (!inPlace && Directory.Exists(staging))
+            {
+                Directory.Delete(staging, recursive: true);
+            }
 
-        using var connection = Connect();
-        using var transaction = connection.BeginTransaction();
-        Execute(connection, "DELETE FROM metrics WHERE run_id = $id", ("$id", info.Id));
-        transaction.Commit();
-        Upsert(info);
-        AppendMetrics(info.Id, points);
-        return new ImportReport(info.Id, points.Count, problems);
+            if (!inPlace && Directory.Exists(target) && !IsIndexed(info.Id))
+            {
+                Directory.Delete(target, recursive: true);
+            }
+
+            throw;
+        }
     }
 
     /// <summary>Reads <c>run.json</c>, <c>config.json</c> and <c>summary.json</c> of a run folder.</summary>
@@ -233,7 +343,13 @@ public sealed class RunStore
 
     internal void Upsert(RunInfo info)
     {
+        RequireWritable("update a run");
         using var connection = Connect();
+        Upsert(connection, info);
+    }
+
+    private static void Upsert(SqliteConnection connection, RunInfo info)
+    {
         Execute(connection, """
             INSERT INTO runs (id, name, project, tags, notes, status, started_at, ended_at, heartbeat, host, pid, folder, config, summary)
             VALUES ($id, $name, $project, $tags, $notes, $status, $started, $ended, $heartbeat, $host, $pid, $folder, $config, $summary)
@@ -248,6 +364,7 @@ public sealed class RunStore
 
     internal void Heartbeat(string runId, DateTimeOffset time)
     {
+        RequireWritable("record a heartbeat");
         using var connection = Connect();
         Execute(connection, "UPDATE runs SET heartbeat = $t WHERE id = $id", ("$t", time.ToString("O")), ("$id", runId));
     }
@@ -260,8 +377,15 @@ public sealed class RunStore
             return;
         }
 
+        RequireWritable("log metrics");
         using var connection = Connect();
         using var transaction = connection.BeginTransaction();
+        InsertMetrics(connection, runId, points);
+        transaction.Commit();
+    }
+
+    private static void InsertMetrics(SqliteConnection connection, string runId, IReadOnlyList<MetricPoint> points)
+    {
         using var command = connection.CreateCommand();
         command.CommandText = "INSERT INTO metrics (run_id, kind, step, time, name, value) VALUES ($id, $kind, $step, $time, $name, $value)";
         var id = command.Parameters.Add("$id", SqliteType.Text);
@@ -286,8 +410,6 @@ public sealed class RunStore
                 command.ExecuteNonQuery();
             }
         }
-
-        transaction.Commit();
     }
 
     internal static void WriteFolderFiles(RunInfo info)
@@ -320,17 +442,66 @@ public sealed class RunStore
         }
     }
 
+    /// <summary>Copies a folder tree that <see cref="RefuseLinks"/> checked (it is checked again entry by entry).</summary>
     private static void CopyDirectory(string source, string target)
     {
         Directory.CreateDirectory(target);
-        foreach (var file in Directory.GetFiles(source))
+        foreach (var entry in new DirectoryInfo(source).EnumerateFileSystemInfos())
         {
-            File.Copy(file, Path.Combine(target, Path.GetFileName(file)), overwrite: true);
+            RefuseLink(entry);
+            string destination = Path.Combine(target, entry.Name);
+            if (entry is DirectoryInfo directory)
+            {
+                CopyDirectory(directory.FullName, destination);
+            }
+            else
+            {
+                File.Copy(entry.FullName, destination, overwrite: false);
+            }
         }
+    }
 
-        foreach (var dir in Directory.GetDirectories(source))
+    /// <summary>Refuses a folder that is, or holds anywhere, a symbolic link (never followed: it could point anywhere).</summary>
+    private static void RefuseLinks(string folder)
+    {
+        var root = new DirectoryInfo(folder);
+        RefuseLink(root);
+        var pending = new Stack<DirectoryInfo>(new[] { root });
+        while (pending.Count > 0)
         {
-            CopyDirectory(dir, Path.Combine(target, Path.GetFileName(dir)));
+            foreach (var entry in pending.Pop().EnumerateFileSystemInfos())
+            {
+                RefuseLink(entry);
+                if (entry is DirectoryInfo directory)
+                {
+                    pending.Push(directory);
+                }
+            }
+        }
+    }
+
+    private static void RefuseLink(FileSystemInfo entry)
+    {
+        if (entry.LinkTarget is not null)
+        {
+            throw new InvalidDataException($"{entry.FullName}: a symbolic link; run folders are imported without links (copy the file itself into the folder).");
+        }
+    }
+
+    private bool IsIndexed(string runId)
+    {
+        using var connection = Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM runs WHERE id = $id";
+        command.Parameters.AddWithValue("$id", runId);
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
+    }
+
+    private void RequireWritable(string what)
+    {
+        if (readOnly)
+        {
+            throw new InvalidOperationException($"{Root}: the run store was opened read-only; cannot {what}.");
         }
     }
 
@@ -354,11 +525,12 @@ public sealed class RunStore
 
     private void MarkCrashed()
     {
-        foreach (var run in List().Where(r => r.Status == RunStatus.Running && !IsAlive(r)))
+        foreach (var run in ListIndexed().Where(r => r.Status == RunStatus.Running && !IsAlive(r)))
         {
-            var crashed = run with { Status = RunStatus.Crashed };
+            string folder = RunFolder(run.Id);
+            var crashed = run with { Status = RunStatus.Crashed, Folder = folder };
             Upsert(crashed);
-            if (Directory.Exists(run.Folder))
+            if (Directory.Exists(folder))
             {
                 WriteFolderFiles(crashed);
             }
@@ -367,9 +539,38 @@ public sealed class RunStore
 
     private SqliteConnection Connect()
     {
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(Root, "mixfit.db"), DefaultTimeout = 30, Pooling = false }.ToString());
-        connection.Open();
-        Execute(connection, "PRAGMA busy_timeout=30000;");
+        var builder = new SqliteConnectionStringBuilder
+        {
+            DataSource = DatabasePath, DefaultTimeout = 30, Pooling = false, Mode = readOnly ? SqliteOpenMode.ReadOnly : SqliteOpenMode.ReadWriteCreate,
+        };
+
+        // Reading writes nothing: without a writer (no -wal/-shm files) the database is read as immutable, since a WAL
+        // reader would create those files; with a writer at work it is read through the writer's WAL.
+        bool immutable = readOnly && !(File.Exists(DatabasePath + "-wal") && File.Exists(DatabasePath + "-shm"));
+        if (immutable)
+        {
+            builder.DataSource = new Uri(DatabasePath).AbsoluteUri + "?immutable=1";
+        }
+
+        var connection = new SqliteConnection(builder.ToString());
+        try
+        {
+            connection.Open();
+        }
+        catch (SqliteException) when (readOnly && !immutable)
+        {
+            // A WAL database on a read-only mount: read it as immutable (nobody can write there).
+            connection.Dispose();
+            builder.DataSource = new Uri(DatabasePath).AbsoluteUri + "?immutable=1";
+            connection = new SqliteConnection(builder.ToString());
+            connection.Open();
+        }
+
+        if (!readOnly)
+        {
+            Execute(connection, "PRAGMA busy_timeout=30000;");
+        }
+
         return connection;
     }
 
