@@ -37,6 +37,16 @@ public sealed record ModelSpec(string Model, int Classes, int Channels, int Imag
             throw new FileNotFoundException($"{path} not found: predict needs the {FileName} that `mixfit train --checkpoint-dir` writes beside its checkpoints.", path);
         }
 
-        return JsonSerializer.Deserialize<ModelSpec>(File.ReadAllText(path)) ?? throw new InvalidDataException($"{path}: empty model spec.");
+        try
+        {
+            var spec = JsonSerializer.Deserialize<ModelSpec>(File.ReadAllText(path)) ?? throw new InvalidDataException($"{path}: empty model spec.");
+            return spec.Model is null || spec.CategoryIds is null || spec.CategoryNames is null || spec.Classes < 1 || spec.Channels < 1 || spec.ImageSize < 1
+                ? throw new InvalidDataException($"{path}: incomplete model spec (model, classes, channels, image size and categories are all needed).")
+                : spec;
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{path}: not a valid {FileName} ({e.Message}).", e);
+        }
     }
 }

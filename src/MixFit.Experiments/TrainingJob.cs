@@ -23,6 +23,16 @@ public static class TrainingJob
             throw new ArgumentException($"Epochs and batch size must be at least 1, the learning rate positive and the validation split in [0, 1) (got {options.Epochs}, {options.BatchSize}, {options.Optimizer.LearningRate}, {options.ValidationSplit}).");
         }
 
+        if (options.ImageSize is < 8 or > 4096)
+        {
+            throw new ArgumentException($"--image-size must be between 8 and 4096 pixels, got {options.ImageSize}.");
+        }
+
+        if (options.Limit is < 1)
+        {
+            throw new ArgumentException($"--limit must be at least 1 image, got {options.Limit}.");
+        }
+
         if (options.Resume && options.CheckpointDirectory is null)
         {
             throw new ArgumentException("--resume needs --checkpoint-dir (the folder with last.ckpt.safetensors).");

@@ -30,7 +30,16 @@ public static class WeightLoader
         if (IsZip(path))
         {
             // torch.save's format: a zip with a pickled state dict.
-            var table = PyTorchUnpickler.UnpickleStateDict(path);
+            System.Collections.Hashtable table;
+            try
+            {
+                table = PyTorchUnpickler.UnpickleStateDict(path);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException and not InvalidDataException)
+            {
+                throw new InvalidDataException($"{path}: not a readable torch.save state dict ({e.GetType().Name}: {e.Message}).", e);
+            }
+
             var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
             foreach (DictionaryEntry entry in table)
             {

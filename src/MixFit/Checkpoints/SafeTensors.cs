@@ -91,46 +91,110 @@ public static class SafeTensors
         int dataStart = 8 + (int)headerLength;
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var entry in document.RootElement.EnumerateObject())
+        try
         {
-            if (entry.Name == MetadataKey)
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
-                foreach (var m in entry.Value.EnumerateObject())
+                throw new InvalidDataException($"{path}: the safetensors header is not a JSON object.");
+            }
+
+            // Every entry is checked against the file before anything is allocated: a header may claim any shape.
+            var entries = new List<(string Name, ScalarType DType, long[] Shape, long Start, long Length)>();
+            foreach (var entry in document.RootElement.EnumerateObject())
+            {
+                if (entry.Name == MetadataKey)
                 {
-                    metadata[m.Name] = m.Value.GetString() ?? "";
+                    foreach (var m in entry.Value.EnumerateObject())
+                    {
+                        metadata[m.Name] = m.Value.GetString() ?? "";
+                    }
+
+                    continue;
                 }
 
-                continue;
+                entries.Add(CheckEntry(path, entry, bytes.LongLength - dataStart));
             }
 
-            string dtypeName = entry.Value.GetProperty("dtype").GetString() ?? "";
-            var dtype = DTypeNames.FirstOrDefault(kv => kv.Value == dtypeName);
-            if (dtype.Value is null)
+            foreach (var (name, dtype, shape, start, length) in entries)
             {
-                throw new InvalidDataException($"{path}: tensor \"{entry.Name}\" has unsupported dtype \"{dtypeName}\".");
+                var tensor = empty(shape, dtype);
+                bytes.AsSpan(dataStart + (int)start, (int)length).CopyTo(tensor.bytes);
+                tensors[name] = tensor.DetachFromDisposeScope();
             }
-
-            long[] shape = entry.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-            long[] offsets = entry.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
-            if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] < offsets[0] || dataStart + offsets[1] > bytes.Length)
+        }
+        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            foreach (var t in tensors.Values)
             {
-                throw new InvalidDataException($"{path}: tensor \"{entry.Name}\" has data offsets [{string.Join(",", offsets)}] outside the file; truncated?");
+                t.Dispose();
             }
 
-            var tensor = empty(shape, dtype.Key);
-            long expected = tensor.numel() * tensor.ElementSize;
-            if (expected != offsets[1] - offsets[0])
+            throw new InvalidDataException($"{path}: malformed safetensors header ({e.Message}).", e);
+        }
+        catch
+        {
+            foreach (var t in tensors.Values)
             {
-                tensor.Dispose();
-                throw new InvalidDataException($"{path}: tensor \"{entry.Name}\" of shape [{string.Join(",", shape)}] {dtypeName} needs {expected} bytes, the header gives {offsets[1] - offsets[0]}.");
+                t.Dispose();
             }
 
-            bytes.AsSpan(dataStart + (int)offsets[0], (int)expected).CopyTo(tensor.bytes);
-            tensors[entry.Name] = tensor.DetachFromDisposeScope();
+            throw;
         }
 
         return (tensors, metadata);
     }
+
+    /// <summary>An entry's dtype, shape and byte range, checked: a known dtype, non-negative dimensions, a byte count
+    /// (computed without overflow) equal to its offsets, and offsets inside the data section.</summary>
+    private static (string, ScalarType, long[], long, long) CheckEntry(string path, JsonProperty entry, long dataLength)
+    {
+        string dtypeName = entry.Value.GetProperty("dtype").GetString() ?? "";
+        var dtype = DTypeNames.FirstOrDefault(kv => kv.Value == dtypeName);
+        if (dtype.Value is null)
+        {
+            throw new InvalidDataException($"{path}: tensor \"{entry.Name}\" has unsupported dtype \"{dtypeName}\".");
+        }
+
+        long[] shape = entry.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+        long[] offsets = entry.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+        if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] < offsets[0] || offsets[1] > dataLength)
+        {
+            throw new InvalidDataException($"{path}: tensor \"{entry.Name}\" has data offsets [{string.Join(",", offsets)}] outside the file's {dataLength} data bytes; truncated?");
+        }
+
+        if (shape.Any(d => d < 0))
+        {
+            throw new InvalidDataException($"{path}: tensor \"{entry.Name}\" has a negative dimension in shape [{string.Join(",", shape)}].");
+        }
+
+        long expected = ElementSize(dtype.Key);
+        try
+        {
+            foreach (long d in shape)
+            {
+                expected = checked(expected * d);
+            }
+        }
+        catch (OverflowException)
+        {
+            expected = long.MaxValue;
+        }
+
+        if (expected != offsets[1] - offsets[0])
+        {
+            throw new InvalidDataException($"{path}: tensor \"{entry.Name}\" of shape [{string.Join(",", shape)}] {dtypeName} needs {(expected == long.MaxValue ? "more than 2^63" : expected)} bytes, the header gives {offsets[1] - offsets[0]}.");
+        }
+
+        return (entry.Name, dtype.Key, shape, offsets[0], expected);
+    }
+
+    private static long ElementSize(ScalarType dtype) => dtype switch
+    {
+        ScalarType.Float64 or ScalarType.Int64 => 8,
+        ScalarType.Float32 or ScalarType.Int32 => 4,
+        ScalarType.Float16 or ScalarType.BFloat16 or ScalarType.Int16 => 2,
+        _ => 1,
+    };
 
     private static JsonDocument ParseHeader(string path, ReadOnlySpan<byte> header)
     {

@@ -14,4 +14,10 @@ public sealed record CsvDatasetOptions
 
     /// <summary>Skip bad rows (counted and listed in <see cref="ImageDataset.Problems"/>) instead of failing on the first.</summary>
     public bool SkipBad { get; init; }
+
+    /// <summary>
+    /// Let image names lead outside the images folder (absolute paths, <c>..</c>, symbolic links to elsewhere). Default
+    /// false: a CSV can only name files inside the folder it was given with.
+    /// </summary>
+    public bool AllowOutsideImages { get; init; }
 }

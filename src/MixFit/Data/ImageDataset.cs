@@ -67,6 +67,12 @@ public sealed class ImageDataset
             {
                 problem = new DataProblem(csvPath, row.Line, name, $"empty {options.ImageColumn} field");
             }
+            else if (!options.AllowOutsideImages && !ImagePaths.StaysInside(imagesDirectory, name))
+            {
+                // One message whether or not such a file exists outside: the CSV learns nothing about the machine.
+                problem = new DataProblem(csvPath, row.Line, name,
+                    $"the image name leads outside the images folder {imagesDirectory} (names are relative paths inside it; CsvDatasetOptions.AllowOutsideImages allows others)");
+            }
             else if (seen.TryGetValue(name, out int firstLine))
             {
                 problem = new DataProblem(csvPath, row.Line, name, $"duplicate image name (first listed on line {firstLine})");

@@ -310,7 +310,7 @@ public sealed class ImagePipeline : IBatchSource, IDisposable
         }
         else
         {
-            image = ImageDecoder.Decode(record.Path);
+            image = ImageDecoder.Decode(record.Path, Options.MaxPixels);
             owned = !Options.CacheDecoded || !cache.TryAdd(index, image);
         }
 

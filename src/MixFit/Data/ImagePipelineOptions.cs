@@ -28,6 +28,9 @@ public sealed record ImagePipelineOptions
     /// <summary>Keep decoded images in memory after the first epoch (before random transforms).</summary>
     public bool CacheDecoded { get; init; }
 
+    /// <summary>Images with more pixels than this are refused from their header, before any allocation. Default 64 megapixels.</summary>
+    public long MaxPixels { get; init; } = Images.ImageDecoder.DefaultMaxPixels;
+
     /// <summary>Transforms applied in order after decoding (include a resize so a batch has one size).</summary>
     [JsonIgnore]
     public IReadOnlyList<ImageTransform> Transforms { get; init; } = Array.Empty<ImageTransform>();
@@ -62,6 +65,11 @@ public sealed record ImagePipelineOptions
         if (Workers < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(Workers), Workers, $"Workers must be at least 1, got {Workers}.");
+        }
+
+        if (MaxPixels < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxPixels), MaxPixels, $"MaxPixels must be at least 1, got {MaxPixels}.");
         }
 
         if (Prefetch < 0)

@@ -8,10 +8,15 @@ namespace MixFit.Data.Images;
 /// </summary>
 public static class ImageDecoder
 {
+    /// <summary>The largest image decoded by default: 64 megapixels (256 MB as RGBA).</summary>
+    public const long DefaultMaxPixels = 64_000_000;
+
     /// <summary>Decodes <paramref name="path"/> into an upright RGBA bitmap (the caller disposes it).</summary>
+    /// <param name="path">The image file.</param>
+    /// <param name="maxPixels">Refuse images with more pixels than this, read from the header before anything is allocated. Default 64 megapixels.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">Not a supported image, corrupt or truncated; the message names the file.</exception>
-    public static SKBitmap Decode(string path)
+    /// <exception cref="InvalidDataException">Not a supported image, corrupt, truncated or larger than <paramref name="maxPixels"/>; the message names the file.</exception>
+    public static SKBitmap Decode(string path, long maxPixels = DefaultMaxPixels)
     {
         if (!File.Exists(path))
         {
@@ -23,6 +28,13 @@ public static class ImageDecoder
         if (codec is null)
         {
             throw new InvalidDataException($"{path}: not a supported image (PNG, JPEG, WebP, GIF or BMP) or corrupt beyond recognition.");
+        }
+
+        long pixels = (long)codec.Info.Width * codec.Info.Height;
+        if (pixels > maxPixels)
+        {
+            throw new InvalidDataException(
+                $"{path}: {codec.Info.Width}x{codec.Info.Height} is {pixels / 1e6:F0} megapixels, over the limit of {maxPixels / 1e6:F0} (ImagePipelineOptions.MaxPixels raises it).");
         }
 
         var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
