@@ -55,8 +55,9 @@ public static class TrainingCheckpoint
     }
 
     /// <summary>Restores a checkpoint written by <see cref="Save"/> into <paramref name="precision"/>'s model and <paramref name="optimizer"/>.</summary>
-    /// <exception cref="InvalidDataException">Not a MixFit checkpoint, or the model or optimizer does not match (every mismatch listed).</exception>
-    /// <exception cref="InvalidOperationException">Loss scaling is enabled but the checkpoint has no loss-scale state.</exception>
+    /// <remarks>All or nothing: the weights, the optimizer state, the metadata and the loss-scale state are all checked
+    /// before anything changes. A checkpoint saved without loss scaling starts an enabled scaler at its initial scale.</remarks>
+    /// <exception cref="InvalidDataException">Not a MixFit checkpoint, malformed, or the model or optimizer does not match (every mismatch listed).</exception>
     public static CheckpointInfo Load(string path, PrecisionStrategy precision, Optimizer optimizer)
     {
         ArgumentNullException.ThrowIfNull(precision);
@@ -72,22 +73,49 @@ public static class TrainingCheckpoint
             Dictionary<string, Tensor> Part(string prefix) =>
                 tensors.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value);
 
-            Rethrow(path, "model weights", () => precision.LoadStateDict(Part("model.")));
-            Rethrow(path, "optimizer state", () => optimizer.LoadStateDict(Part("optimizer.")));
-            if (metadata.TryGetValue("optimizer.scalars", out var scalars))
+            // All or nothing: every part is checked before the model, the optimizer or the scaler changes.
+            var model = Part("model.");
+            var optimizerState = Part("optimizer.");
+            Rethrow(path, "model weights", () => StateDictCheck.ThrowIfIncompatible("The state dict", precision.StateDict(), model));
+            Rethrow(path, "optimizer state", () => StateDictCheck.ThrowIfIncompatible("The optimizer state", optimizer.StateDict(), optimizerState));
+            Dictionary<string, double>? scalars;
+            LossScalerState? scaler;
+            int epoch;
+            try
             {
-                optimizer.SetScalars(JsonSerializer.Deserialize<Dictionary<string, double>>(scalars)!);
+                scalars = metadata.TryGetValue("optimizer.scalars", out var text) ? JsonSerializer.Deserialize<Dictionary<string, double>>(text) : null;
+                scaler = metadata.TryGetValue("loss_scaler", out var json) ? JsonSerializer.Deserialize<LossScalerState>(json) : null;
+                epoch = int.Parse(metadata.TryGetValue("epoch", out var e) ? e : throw new InvalidDataException($"{path}: the checkpoint has no epoch."), CultureInfo.InvariantCulture);
+            }
+            catch (Exception e) when (e is JsonException or FormatException or OverflowException)
+            {
+                throw new InvalidDataException($"{path}: malformed checkpoint metadata ({e.Message}).", e);
             }
 
             string policy = metadata.GetValueOrDefault("policy", "float32");
-            var scaler = metadata.TryGetValue("loss_scaler", out var json) ? JsonSerializer.Deserialize<LossScalerState>(json) : null;
-            precision.LoadState(new PrecisionState(policy, scaler));
+            var state = new PrecisionState(policy, scaler);
+            try
+            {
+                precision.CheckState(state);
+            }
+            catch (ArgumentOutOfRangeException e)
+            {
+                throw new InvalidDataException($"{path}: the loss-scale state cannot be restored ({e.Message}).", e);
+            }
+
+            precision.LoadStateDict(model);
+            optimizer.LoadStateDict(optimizerState);
+            if (scalars is not null)
+            {
+                optimizer.SetScalars(scalars);
+            }
+
+            precision.LoadState(state);
             if (tensors.TryGetValue("rng.cpu", out var rng))
             {
                 set_rng_state(rng);
             }
 
-            int epoch = int.Parse(metadata["epoch"], CultureInfo.InvariantCulture);
             return new CheckpointInfo(epoch, policy, scaler);
         }
         finally

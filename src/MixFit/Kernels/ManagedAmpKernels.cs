@@ -21,16 +21,24 @@ internal sealed class ManagedAmpKernels : AmpKernels
         using var scope = NewDisposeScope();
         using var _ = no_grad();
 
-        // The sum of a tensor is non-finite when any element is inf or NaN: one sync for the whole list.
-        var sums = stack(grads.Select(g => g.sum().to(ScalarType.Float32)).ToArray());
-        if (!HostReads.Item<bool>(sums.isfinite().all()))
+        // Element by element (a float16 sum of finite values can overflow), one read for the whole list.
+        var finite = stack(grads.Select(g => g.isfinite().all()).ToArray());
+        if (!HostReads.Item<bool>(finite.all()))
         {
             foundInf.fill_(1.0);
         }
 
         foreach (var g in grads)
         {
-            g.mul_(invScale.to(g.dtype));
+            // Multiply in float32: 1/scale above 2^24 is below float16's smallest subnormal and would zero the gradient.
+            if (g.dtype == ScalarType.Float32)
+            {
+                g.mul_(invScale);
+            }
+            else
+            {
+                g.copy_(g.to(ScalarType.Float32).mul_(invScale.to(ScalarType.Float32)));
+            }
         }
     }
 

@@ -57,6 +57,37 @@ public sealed class LossScaleOptimizer : IDisposable
         return outcome;
     }
 
+    /// <summary>
+    /// Keras' <c>apply_gradients(grads)</c> form: <paramref name="gradients"/> (scaled, one per parameter of the inner
+    /// optimizer, in its order) become the parameters' gradients, then as <see cref="ApplyGradients()"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">Not one gradient per parameter, or a shape that differs from its parameter's.</exception>
+    public StepOutcome ApplyGradients(IReadOnlyList<Tensor> gradients)
+    {
+        ArgumentNullException.ThrowIfNull(gradients);
+        var parameters = InnerOptimizer.Parameters;
+        if (gradients.Count != parameters.Count)
+        {
+            throw new ArgumentException($"Got {gradients.Count} gradients for the optimizer's {parameters.Count} parameters; give one per parameter, in order.", nameof(gradients));
+        }
+
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            if (!gradients[i].shape.SequenceEqual(parameters[i].shape))
+            {
+                throw new ArgumentException(
+                    $"Gradient {i} has shape [{string.Join(",", gradients[i].shape)}], its parameter [{string.Join(",", parameters[i].shape)}].", nameof(gradients));
+            }
+        }
+
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            parameters[i].grad = gradients[i];
+        }
+
+        return ApplyGradients();
+    }
+
     /// <summary>Disposes the scaler (not the inner optimizer, which the caller owns).</summary>
     public void Dispose() => Scaler.Dispose();
 }

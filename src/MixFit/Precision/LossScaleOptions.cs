@@ -86,9 +86,10 @@ public sealed record LossScaleOptions
             return this;
         }
 
-        if (!(InitialScale > 0) || !double.IsFinite(InitialScale))
+        if (!(InitialScale > 0) || !double.IsFinite(InitialScale) || InitialScale > float.MaxValue)
         {
-            throw new ArgumentOutOfRangeException(nameof(InitialScale), InitialScale, $"InitialScale must be a positive finite number, got {InitialScale}.");
+            throw new ArgumentOutOfRangeException(nameof(InitialScale), InitialScale,
+                $"InitialScale must be a positive finite float32 (at most {float.MaxValue:G9}: the scale is kept in float32), got {InitialScale}.");
         }
 
         if (Mode == LossScaleMode.Dynamic)

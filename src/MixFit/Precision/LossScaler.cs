@@ -32,6 +32,7 @@ public sealed class LossScaler : IDisposable
 {
     private readonly Dictionary<Optimizer, Stage> stages = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<Optimizer, Tensor> flags = new(ReferenceEqualityComparer.Instance);
+    private readonly HashSet<Optimizer> unchecked_ = new(ReferenceEqualityComparer.Instance);
     private Tensor? scale;
     private Tensor? invScale;
     private Tensor? growthTracker;
@@ -71,6 +72,9 @@ public sealed class LossScaler : IDisposable
 
     /// <summary>The scale as a 0-dim float32 device tensor (no sync), or null before the first <see cref="Scale"/>.</summary>
     public Tensor? ScaleTensor => scale;
+
+    /// <summary>Whether float16 gradients may be unscaled (the pure <c>float16</c> policy, which has no float32 masters). Default false, as PyTorch.</summary>
+    internal bool AllowHalfGradients { get; set; }
 
     /// <summary>Iterations completed (calls to <see cref="Update"/>), counted on the host.</summary>
     public long Iterations => iterations;
@@ -117,14 +121,19 @@ public sealed class LossScaler : IDisposable
                 : "Unscale() called after Step() for this optimizer in the same iteration; call Update() first.");
         }
 
-        if (scale is null)
+        var gradients = optimizer.Gradients();
+        if (!AllowHalfGradients && gradients.Any(g => g.dtype == ScalarType.Float16))
         {
-            throw new InvalidOperationException("Unscale() before any Scale(): there are no scaled gradients to unscale.");
+            // PyTorch's GradScaler.unscale_ refuses these too: unscaling in float16 loses the small gradients scaling saved.
+            throw new InvalidOperationException(
+                "Attempting to unscale float16 gradients: keep float32 master weights (a mixed policy, PrecisionStrategy) so gradients are unscaled in float32.");
         }
 
+        // Keras: gradients applied without a prior ScaleLoss are unscaled by the current (initial) scale all the same.
+        EnsureState(gradients.Length > 0 ? gradients[0].device : CPU);
         using var scope = NewDisposeScope();
-        var foundInf = zeros(Array.Empty<long>(), ScalarType.Float32, scale.device);
-        foreach (var group in optimizer.Gradients().GroupBy(g => (g.device_type, g.device_index, g.dtype)))
+        var foundInf = zeros(Array.Empty<long>(), ScalarType.Float32, scale!.device);
+        foreach (var group in gradients.GroupBy(g => (g.device_type, g.device_index, g.dtype)))
         {
             var grads = group.ToArray();
             if (group.Key.device_type == scale.device_type && group.Key.device_index == scale.device_index)
@@ -143,6 +152,14 @@ public sealed class LossScaler : IDisposable
 
         stages[optimizer] = Stage.Unscaled;
         flags[optimizer] = foundInf.MoveToOuterDisposeScope();
+        if (gradients.Length == 0)
+        {
+            unchecked_.Add(optimizer);
+        }
+        else
+        {
+            unchecked_.Remove(optimizer);
+        }
     }
 
     /// <summary>
@@ -167,6 +184,13 @@ public sealed class LossScaler : IDisposable
         if (!stages.ContainsKey(optimizer))
         {
             Unscale(optimizer);
+        }
+
+        if (unchecked_.Contains(optimizer))
+        {
+            throw new InvalidOperationException(
+                "No inf checks were recorded for this optimizer: none of its parameters has a gradient (PyTorch's GradScaler says the same). "
+                + "Call backward on a loss that depends on them before Step().");
         }
 
         var foundInf = flags[optimizer];
@@ -209,13 +233,14 @@ public sealed class LossScaler : IDisposable
 
         stages.Clear();
         flags.Clear();
+        unchecked_.Clear();
         iterations++;
     }
 
     /// <summary>
     /// One whole iteration over <paramref name="optimizers"/>, the single implementation behind
     /// <see cref="PrecisionStrategy.Step(IReadOnlyList{Optimizer}, GradientClipping?)"/> and
-    /// <see cref="LossScaleOptimizer.ApplyGradients"/>: unscale each optimizer's gradients once, clip the unscaled
+    /// <see cref="LossScaleOptimizer.ApplyGradients()"/>: unscale each optimizer's gradients once, clip the unscaled
     /// gradients, check for inf/NaN, step or skip, then update the scale once.
     /// </summary>
     internal IReadOnlyList<StepOutcome> Apply(IReadOnlyList<Optimizer> optimizers, GradientClipping? clipping)
@@ -242,27 +267,24 @@ public sealed class LossScaler : IDisposable
             ? pending with { Iterations = iterations }
             : new LossScalerState(Mode, HostReads.Item<float>(scale), HostReads.Item<int>(growthTracker!), (long)HostReads.Item<float>(skipped!), iterations);
 
-    /// <summary>Restores state saved by <see cref="GetState"/>; a disabled scaler ignores it.</summary>
-    /// <exception cref="InvalidOperationException">The scaler is enabled and <paramref name="state"/> is missing or was saved without scaling.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">The saved scale is not a positive finite number.</exception>
+    /// <summary>
+    /// Restores state saved by <see cref="GetState"/>. State saved without loss scaling (null or mode none) starts an
+    /// enabled scaler from its initial scale, as tf-keras does when an unscaled checkpoint meets a loss-scale optimizer;
+    /// a disabled scaler ignores any state. Validated first: a failed load leaves the scaler unchanged.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The saved scale is not a positive finite float32, or a count is negative.</exception>
     public void LoadState(LossScalerState? state)
     {
-        if (IsEnabled && (state is null || state.Mode == LossScaleMode.None))
-        {
-            throw new InvalidOperationException(
-                $"Cannot load empty loss-scale state into an enabled ({Mode}) scaler: the checkpoint was saved without loss scaling. "
-                + "Resuming would restart the scale at its initial value; start a fresh run or disable loss scaling.");
-        }
-
-        if (state is null || !IsEnabled)
+        Validate(state);
+        if (!IsEnabled)
         {
             // A disabled scaler is a pass-through: there is nothing to restore.
             return;
         }
 
-        if (!(state.Scale > 0) || !double.IsFinite(state.Scale))
+        if (state is null || state.Mode == LossScaleMode.None)
         {
-            throw new ArgumentOutOfRangeException(nameof(state), state.Scale, $"Saved loss scale must be a positive finite number, got {state.Scale}.");
+            state = new LossScalerState(Mode, Options.InitialScale, 0, 0, state?.Iterations ?? iterations);
         }
 
         pending = state with { Mode = Mode };
@@ -273,6 +295,26 @@ public sealed class LossScaler : IDisposable
             invScale!.fill_(1.0 / state.Scale);
             growthTracker!.fill_(state.GrowthTracker);
             skipped!.fill_(state.SkippedSteps);
+        }
+    }
+
+    /// <summary>Checks saved state without applying it.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The saved scale is not a positive finite float32, or a count is negative.</exception>
+    public void Validate(LossScalerState? state)
+    {
+        if (state is null || state.Mode == LossScaleMode.None || !IsEnabled)
+        {
+            return;
+        }
+
+        if (!(state.Scale > 0) || !double.IsFinite(state.Scale) || state.Scale > float.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(state), state.Scale, $"Saved loss scale must be a positive finite float32, got {state.Scale}.");
+        }
+
+        if (state.GrowthTracker < 0 || state.SkippedSteps < 0 || state.Iterations < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(state), state, "Saved loss-scale counters must be non-negative.");
         }
     }
 

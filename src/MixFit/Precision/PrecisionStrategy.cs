@@ -54,7 +54,11 @@ public class PrecisionStrategy : IDisposable
         Policy = policy ?? throw new ArgumentNullException(nameof(policy));
         Options = options ?? new PrecisionOptions();
         Kernels = AmpKernels.Select(Options.Kernels);
-        Scaler = new LossScaler(Options.LossScale ?? LossScaleOptions.DefaultFor(policy), Kernels);
+        Scaler = new LossScaler(Options.LossScale ?? LossScaleOptions.DefaultFor(policy), Kernels)
+        {
+            // Pure float16 has no float32 masters: its gradients are float16 by design.
+            AllowHalfGradients = policy.VariableDType == ScalarType.Float16,
+        };
     }
 
     /// <summary>The policy this strategy implements.</summary>
@@ -255,13 +259,23 @@ public class PrecisionStrategy : IDisposable
         return new PrecisionState(Policy.Name, Scaler.IsEnabled ? Scaler.GetState() : null);
     }
 
-    /// <summary>Restores state saved by <see cref="GetState"/> (or null, for a checkpoint that had none).</summary>
-    /// <exception cref="InvalidOperationException">Loss scaling is enabled but <paramref name="state"/> has no loss-scale state.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">The saved scale is not a positive finite number.</exception>
+    /// <summary>
+    /// Restores state saved by <see cref="GetState"/> (or null, for a checkpoint that had none). State without loss
+    /// scaling starts an enabled scaler at its initial scale (tf-keras). A failed load changes nothing.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The saved scale is not a positive finite float32.</exception>
     public void LoadState(PrecisionState? state)
     {
         RequirePrepared();
         Scaler.LoadState(state?.LossScaler);
+    }
+
+    /// <summary>Checks state for <see cref="LoadState"/> without applying it.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The saved scale is not a positive finite float32.</exception>
+    public void CheckState(PrecisionState? state)
+    {
+        RequirePrepared();
+        Scaler.Validate(state?.LossScaler);
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using MixFit.Optimizers;
 using MixFit.Applications;
 using MixFit.Precision;
 using MixFit.Training;
@@ -67,14 +68,55 @@ public sealed class WeightsTests : IDisposable
     }
 
     [Fact]
-    public void A_checkpoint_without_loss_scale_state_cannot_resume_a_scaled_run()
+    public void A_checkpoint_without_loss_scaling_starts_a_scaled_run_at_the_initial_scale()
     {
+        // tf-keras' testCheckpoint: an unscaled checkpoint meets a loss-scale optimizer.
+        var (x, y) = MixFit.Tests.Support.TinyProblems.FashionMnist(32);
         string path = Path.Combine(dir, "plain.ckpt");
         using var plain = Compiled("mixed_bfloat16");
+        plain.Fit(x, y, new FitOptions { BatchSize = 16, Verbose = 0 });
         plain.SaveCheckpoint(path, epoch: 0);
+
+        using var scaled = new Trainer(SmallCnn.Create(), CPU);
+        scaled.Compile(new CompileOptions { Policy = DTypePolicy.MixedFloat16, LossScale = LossScaleOptions.Dynamic(initialScale: 1024, growthInterval: 1) });
+        scaled.Fit(x, y, new FitOptions { BatchSize = 16, Verbose = 0 });
+        Assert.Equal(4096, scaled.Precision.GetLossScale());       // grown by the two steps
+        var info = scaled.LoadCheckpoint(path);
+        Assert.Null(info.LossScaler);
+        Assert.Equal(1024, scaled.Precision.GetLossScale());
+        Assert.True(plain.GetWeights()["fc2.weight"].Equals(scaled.GetWeights()["fc2.weight"]));
+    }
+
+    [Fact]
+    public void A_scaled_checkpoint_loaded_into_an_unscaled_run_keeps_the_optimizers_step_count()
+    {
+        var (x, y) = MixFit.Tests.Support.TinyProblems.FashionMnist(48);
+        string path = Path.Combine(dir, "scaled.ckpt");
         using var scaled = Compiled("mixed_float16");
-        var e = Assert.Throws<InvalidOperationException>(() => scaled.LoadCheckpoint(path));
-        Assert.Contains("loss-scale state", e.Message);
+        scaled.Fit(x, y, new FitOptions { BatchSize = 16, Verbose = 0 });
+        scaled.SaveCheckpoint(path, epoch: 0);
+        using var plain = Compiled("mixed_bfloat16");
+        plain.LoadCheckpoint(path);
+        Assert.Equal(3f, plain.Optimizer!.StateDict()["0.step"].item<float>());
+        Assert.Equal(LossScaleMode.None, plain.Precision.LossScaleMode);
+    }
+
+    [Fact]
+    public void Loading_a_checkpoint_is_all_or_nothing()
+    {
+        // The weights fit, the optimizer state does not (saved from SGD with momentum, loaded into Adam): nothing changes.
+        var (x, y) = MixFit.Tests.Support.TinyProblems.FashionMnist(32);
+        string path = Path.Combine(dir, "sgd.ckpt");
+        using var sgd = new Trainer(SmallCnn.Create(), CPU);
+        sgd.Compile(new CompileOptions { Policy = DTypePolicy.Float32, Optimizer = new OptimizerConfig { Name = "sgd", Momentum = 0.9, LearningRate = 0.1 } });
+        sgd.Fit(x, y, new FitOptions { BatchSize = 16, Verbose = 0 });
+        sgd.SaveCheckpoint(path, epoch: 0);
+
+        using var adam = Compiled("float32");
+        var before = adam.GetWeights();
+        var e = Assert.Throws<InvalidDataException>(() => adam.LoadCheckpoint(path));
+        Assert.Contains("optimizer state", e.Message);
+        Assert.All(adam.GetWeights(), kv => Assert.True(kv.Value.Equals(before[kv.Key]), $"{kv.Key} changed by a failed load"));
     }
 
     [Fact]

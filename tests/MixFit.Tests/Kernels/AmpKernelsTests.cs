@@ -99,4 +99,29 @@ public class AmpKernelsTests
         Assert.Equal(1f, scale.item<float>());
         Assert.Equal(1f, inverse.item<float>());
     }
+
+    [Theory]
+    [MemberData(nameof(KernelCases.Names), MemberType = typeof(KernelCases))]
+    public void Four_hundred_finite_float16_values_of_400_are_no_overflow(string kernels)
+    {
+        // Their float16 sum (160000) overflows; the values do not: the check is element by element.
+        var grads = new[] { full(400, 400f).to(ScalarType.Float16) };
+        var flag = zeros(Array.Empty<long>());
+        KernelCases.Get(kernels).UnscaleAndCheck(grads, flag, tensor(1f));
+        Assert.Equal(0f, flag.item<float>());
+        T.Close(Enumerable.Repeat(400f, 400).ToArray(), grads[0]);
+    }
+
+    [Theory]
+    [MemberData(nameof(KernelCases.Names), MemberType = typeof(KernelCases))]
+    public void Unscaling_by_a_scale_above_2_to_the_24_keeps_float16_gradients(string kernels)
+    {
+        // 1/2^25 is below float16's smallest subnormal (2^-24): multiplying in float16 would zero the gradient.
+        var grads = new[] { tensor(new[] { 65504f, 1024f }).to(ScalarType.Float16) };
+        var flag = zeros(Array.Empty<long>());
+        KernelCases.Get(kernels).UnscaleAndCheck(grads, flag, tensor(1f / 33554432f));
+        Assert.Equal(0f, flag.item<float>());
+        Assert.Equal(ScalarType.Float16, grads[0].dtype);
+        T.Close(new[] { 65504f / 33554432f, 1024f / 33554432f }, grads[0], 1e-5);
+    }
 }

@@ -327,14 +327,70 @@ public class LossScalerTests
     }
 
     [Fact]
-    public void Loading_empty_state_into_an_enabled_scaler_is_an_error()
+    public void Empty_state_starts_an_enabled_scaler_at_its_initial_scale()
     {
-        using var scaler = new LossScaler();
-        Assert.Throws<InvalidOperationException>(() => scaler.LoadState(null));
-        Assert.Throws<InvalidOperationException>(() => scaler.LoadState(LossScaler.Disabled().GetState()));
+        using var scaler = new LossScaler(LossScaleOptions.Dynamic(initialScale: 64, growthInterval: 1));
+        using var sgd = new Sgd(new[] { Param(1) }, 1e-3);
+        Iterate(scaler, sgd, 1);
+        Assert.Equal(128, scaler.GetScale());
+        scaler.LoadState(null);
+        Assert.Equal(64, scaler.GetScale());
+        scaler.LoadState(LossScaler.Disabled().GetState());
+        Assert.Equal(64, scaler.GetScale());
         using var disabled = LossScaler.Disabled();
         disabled.LoadState(null);
         Assert.Equal(1, disabled.GetScale());
+    }
+
+    [Fact]
+    public void A_scale_beyond_float32_is_refused_up_front_and_a_failed_load_changes_nothing()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new LossScaler(LossScaleOptions.Dynamic(initialScale: 1e39)));
+        using var scaler = new LossScaler(LossScaleOptions.Dynamic(initialScale: 8));
+        var good = new LossScalerState(LossScaleMode.Dynamic, 2048, 3, 1, 10);
+        scaler.LoadState(good);
+        Assert.Throws<ArgumentOutOfRangeException>(() => scaler.LoadState(good with { Scale = 1e39 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => scaler.LoadState(good with { Scale = double.NaN }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => scaler.LoadState(good with { SkippedSteps = -1 }));
+        Assert.Equal(good, scaler.GetState());
+    }
+
+    [Theory]
+    [MemberData(nameof(KernelCases.Names), MemberType = typeof(KernelCases))]
+    public void A_step_with_no_gradients_recorded_is_an_error_as_in_pytorch(string kernels)
+    {
+        using var scaler = new LossScaler(LossScaleOptions.Dynamic(initialScale: 8), KernelCases.Get(kernels));
+        using var sgd = new Sgd(new[] { Param(1) }, 1e-3, fused: KernelCases.IsFused(kernels));
+        var e = Assert.Throws<InvalidOperationException>(() => scaler.Step(sgd));
+        Assert.Contains("No inf checks were recorded for this optimizer", e.Message);
+        Assert.Equal(8, scaler.GetScale());
+    }
+
+    [Fact]
+    public void Float16_gradients_handed_to_unscale_are_refused_as_in_pytorch()
+    {
+        using var scaler = new LossScaler(LossScaleOptions.Dynamic(initialScale: 8));
+        var half = new Parameter(tensor(new float[] { 1 }).to(ScalarType.Float16));
+        using var sgd = new Sgd(new[] { half }, 1e-3);
+        half.grad = tensor(new float[] { 8 }).to(ScalarType.Float16);
+        var e = Assert.Throws<InvalidOperationException>(() => scaler.Unscale(sgd));
+        Assert.Contains("unscale float16 gradients", e.Message);
+    }
+
+    [Fact]
+    public void Keras_applies_gradients_without_a_prior_scale_loss_unscaling_them_by_the_current_scale()
+    {
+        var var = Param(1, 2);
+        using var optimizer = new LossScaleOptimizer(new Sgd(new[] { var }, 1.0), LossScaleOptions.Dynamic(initialScale: 4, growthInterval: 100));
+        var.grad = tensor(new float[] { 4, 8 });                     // gradients already multiplied by the scale 4
+        Assert.False(optimizer.ApplyGradients().IsSkipped());
+        Assert.Equal(new float[] { 0, 0 }, T.Values(var));            // 1 - 4/4 and 2 - 8/4
+
+        // Keras' form with the gradients as arguments, one per parameter; a wrong count is refused.
+        Assert.False(optimizer.ApplyGradients(new[] { tensor(new float[] { -4, -4 }) }).IsSkipped());
+        Assert.Equal(new float[] { 1, 1 }, T.Values(var));
+        Assert.Throws<ArgumentException>(() => optimizer.ApplyGradients(Array.Empty<Tensor>()));
+        Assert.Throws<ArgumentException>(() => optimizer.ApplyGradients(new[] { tensor(new float[] { 1, 2, 3 }) }));
     }
 
     [Fact]
