@@ -56,22 +56,36 @@ public static class TrainingJob
         using var _ = trainer;
 
         int initialEpoch = 0;
+        string? resumeRunId = null;
         var callbacks = new List<Callback>();
         if (options.CheckpointDirectory is { } dir)
         {
-            spec.Save(dir);
             string last = Path.Combine(dir, LastCheckpoint);
             if (options.Resume && File.Exists(last))
             {
+                // Check everything before writing anything: a failed resume leaves the folder as it was.
+                if (File.Exists(Path.Combine(dir, ModelSpec.FileName)) && ModelSpec.LoadBeside(last) is var saved
+                    && (saved.Model != spec.Model || saved.Classes != spec.Classes || saved.Channels != spec.Channels || saved.ImageSize != spec.ImageSize))
+                {
+                    throw new ArgumentException(
+                        $"{Path.Combine(dir, ModelSpec.FileName)}: the checkpoint holds {saved.Model} ({saved.Classes} classes, {saved.Channels} channels, {saved.ImageSize} px), "
+                        + $"not {spec.Model} ({spec.Classes} classes, {spec.Channels} channels, {spec.ImageSize} px); resume with the same --model, data and --image-size.");
+                }
+
                 initialEpoch = trainer.LoadCheckpoint(last).Epoch + 1;
+                resumeRunId = ResumedRun.Read(dir);
                 write.Writer.WriteLine($"Resuming from {last} at epoch {initialEpoch + 1}.");
             }
 
+            spec.Save(dir);
             callbacks.Add(new ModelCheckpoint(last, output: write.ForFit));
         }
 
         var store = RunStore.Open(options.Store);
-        using var tracking = new TrackingCallback(store, options.ResolvedRunName, data.Description, options.Tags);
+        using var tracking = new TrackingCallback(store, options.ResolvedRunName, data.Description, options.Tags)
+        {
+            ResumeRunId = resumeRunId is { } id && store.List().Any(r => r.Id == id) ? id : null,
+        };
         var cancel = new CancellationCallback(cancellation);
         callbacks.Insert(0, tracking);
         callbacks.Add(cancel);
@@ -79,6 +93,11 @@ public static class TrainingJob
         {
             write.Writer.WriteLine($"Nothing to do: the checkpoint already completed {initialEpoch} of {options.Epochs} epochs.");
             return new TrainResult("", new History(), false, null);
+        }
+
+        if (options.CheckpointDirectory is { } folder)
+        {
+            callbacks.Add(new LambdaCallback { EpochBegin = (_, _) => ResumedRun.Write(folder, tracking.Run?.Id) });
         }
 
         var history = trainer.Fit(data.Train, new FitOptions

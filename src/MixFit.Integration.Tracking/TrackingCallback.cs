@@ -50,6 +50,12 @@ public sealed class TrackingCallback : Callback, IDisposable
     /// <summary>Whether console output is teed into the run.</summary>
     public bool CaptureConsole { get; }
 
+    /// <summary>
+    /// Continue this earlier run instead of starting one (W&amp;B's <c>resume="allow"</c>): same id, status back to
+    /// running, step numbers continuing, a <c>resume</c> record and a marker line in its log. Set before the fit.
+    /// </summary>
+    public string? ResumeRunId { get; init; }
+
     /// <summary>The run, once the fit started.</summary>
     public Run? Run { get; private set; }
 
@@ -57,10 +63,25 @@ public sealed class TrackingCallback : Callback, IDisposable
     public override void OnTrainBegin(IReadOnlyDictionary<string, double> logs)
     {
         ProcessMemory.ResetPeak();
-        Run = store.StartRun(name, Config(), tags: tags);
+        if (ResumeRunId is { } id)
+        {
+            Run = store.ResumeRun(id);
+            globalStep = store.Metrics(id, "step").Select(p => p.Step + 1).DefaultIfEmpty(0).Max();
+        }
+        else
+        {
+            Run = store.StartRun(name, Config(), tags: tags);
+        }
+
         if (CaptureConsole)
         {
             Run.CaptureConsole();
+        }
+
+        if (ResumeRunId is not null)
+        {
+            Run.Log("resume", Context.InitialEpoch, new Dictionary<string, double> { ["epoch"] = Context.InitialEpoch, ["step"] = globalStep });
+            Console.Out.WriteLine($"--- resumed run {Run.Id} at epoch {Context.InitialEpoch + 1}, step {globalStep} ---");
         }
 
         sampler = new SystemSampler(Run);

@@ -136,6 +136,32 @@ public sealed class RunStore
         return new Run(this, info);
     }
 
+    /// <summary>
+    /// Continues run <paramref name="id"/> (finished, killed, failed or crashed) from this process: status back to
+    /// running, its end time cleared, host and pid this process's; new records append to its files and index.
+    /// </summary>
+    /// <exception cref="KeyNotFoundException">No such run.</exception>
+    /// <exception cref="InvalidOperationException">The run is still being logged by a live process.</exception>
+    public Run ResumeRun(string id)
+    {
+        RequireWritable("resume a run");
+        var run = Get(id);
+        if (run.Status == RunStatus.Running && IsAlive(run))
+        {
+            throw new InvalidOperationException($"Run {run.Id} is still running (pid {run.Pid} on {run.Host}); it cannot be resumed twice.");
+        }
+
+        var now = DateTimeOffset.UtcNow;
+        var info = run with
+        {
+            Status = RunStatus.Running, EndedAt = null, Heartbeat = now, Host = Environment.MachineName, Pid = Environment.ProcessId, Folder = RunFolder(run.Id),
+        };
+        Directory.CreateDirectory(Path.Combine(info.Folder, "artifacts"));
+        WriteFolderFiles(info);
+        Upsert(info);
+        return new Run(this, info);
+    }
+
     /// <summary>Every run, newest first (a running run whose process is gone is shown as crashed).</summary>
     public IReadOnlyList<RunInfo> List() =>
         ListIndexed().Select(run => run.Status == RunStatus.Running && !IsAlive(run) ? run with { Status = RunStatus.Crashed } : run).ToList();

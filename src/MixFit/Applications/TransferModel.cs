@@ -68,9 +68,11 @@ public sealed class TransferModel : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// Keras' <c>create_model</c>: <paramref name="kind"/> without its top, <paramref name="pooling"/>, and a dense head of
-    /// <paramref name="classes"/>; softmax probabilities by default (as the article), or logits.
+    /// <paramref name="classes"/>. Outputs logits by default, which is what <c>CompileOptions.FromLogits</c> (default
+    /// true) expects; <paramref name="softmax"/> true gives the article's softmax probabilities (compile them with
+    /// <c>FromLogits = false</c>; <c>Compile</c> warns when the two disagree).
     /// </summary>
-    public static TransferModel Create(BackboneKind kind, int classes, bool baseTrainable = true, Pooling pooling = Pooling.Average, bool softmax = true)
+    public static TransferModel Create(BackboneKind kind, int classes, bool baseTrainable = true, Pooling pooling = Pooling.Average, bool softmax = false)
     {
         if (classes < 1)
         {

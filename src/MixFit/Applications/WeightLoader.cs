@@ -92,6 +92,7 @@ public static class WeightLoader
         ArgumentNullException.ThrowIfNull(targets);
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(options);
+        weights = Rename(weights, options.KeyPrefixes, source);
         var skipped = options.SkipClassifier
             ? weights.Keys.Where(k => options.ClassifierPrefixes.Any(p => k.StartsWith(p, StringComparison.Ordinal))).ToHashSet()
             : new HashSet<string>();
@@ -113,6 +114,30 @@ public static class WeightLoader
         }
 
         return report;
+    }
+
+    /// <summary>The file's keys renamed by the longest matching prefix of <paramref name="prefixes"/>.</summary>
+    /// <exception cref="InvalidDataException">Two keys end up with the same name.</exception>
+    private static IReadOnlyDictionary<string, Tensor> Rename(IReadOnlyDictionary<string, Tensor> weights, IReadOnlyDictionary<string, string> prefixes, string source)
+    {
+        if (prefixes.Count == 0)
+        {
+            return weights;
+        }
+
+        var ordered = prefixes.OrderByDescending(p => p.Key.Length).ToList();
+        var renamed = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (key, tensor) in weights)
+        {
+            var match = ordered.FirstOrDefault(p => key.StartsWith(p.Key, StringComparison.Ordinal));
+            string name = match.Key is null ? key : match.Value + key[match.Key.Length..];
+            if (!renamed.TryAdd(name, tensor))
+            {
+                throw new InvalidDataException($"{source}: the key prefixes map two keys onto \"{name}\".");
+            }
+        }
+
+        return renamed;
     }
 
     private static bool IsZip(string path)

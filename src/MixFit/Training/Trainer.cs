@@ -31,6 +31,7 @@ public sealed class Trainer : IDisposable
     private readonly Device? requestedDevice;
     private PrecisionStrategy? precision;
     private List<Metric> metrics = new();
+    private readonly List<string> warnings = new();
 
     /// <summary>Wraps <paramref name="module"/>; it is placed on <paramref name="device"/> (default: CUDA when available) by <see cref="Compile"/>.</summary>
     public Trainer(nn.Module<Tensor, Tensor> module, Device? device = null)
@@ -60,6 +61,9 @@ public sealed class Trainer : IDisposable
 
     /// <summary>The history of the last <see cref="Fit(IBatchSource, FitOptions?)"/>.</summary>
     public History? History { get; private set; }
+
+    /// <summary>Warnings <see cref="Compile"/> gave (each also written once to standard error), e.g. a softmax output compiled with <c>FromLogits</c>.</summary>
+    public IReadOnlyList<string> Warnings => warnings;
 
     /// <summary>
     /// Sets the policy (on the first call: converts the model and creates float32 masters), the optimizer, the loss
@@ -94,6 +98,7 @@ public sealed class Trainer : IDisposable
             throw new InvalidOperationException("The model has no trainable parameters (everything is frozen).");
         }
 
+        WarnOnSoftmaxLogits(options, loss);
         var optimizer = options.CreateOptimizer(precision.ParameterGroups(options.LearningRateScales));
         Optimizer?.Dispose();
         Optimizer = optimizer;
@@ -227,6 +232,26 @@ public sealed class Trainer : IDisposable
     {
         Optimizer?.Dispose();
         precision?.Dispose();
+    }
+
+    /// <summary>Keras' warning: a cross-entropy told to expect logits, over a model that ends in a softmax.</summary>
+    private void WarnOnSoftmaxLogits(CompileOptions options, Loss loss)
+    {
+        bool endsInSoftmax = Module switch
+        {
+            MixFit.Applications.TransferModel transfer => transfer.Softmax,
+            _ => Module.children().LastOrDefault() is TorchSharp.Modules.Softmax,
+        };
+        if (endsInSoftmax && options.FromLogits && loss is CrossentropyLoss)
+        {
+            string warning = $"\"{loss.Name}\" was compiled with FromLogits = true, but the model's output comes from a softmax and so is not logits. "
+                + "Was this intended? Compile with FromLogits = false, or build the model without its softmax (TransferModel.Create(..., softmax: false)).";
+            if (!warnings.Contains(warning))
+            {
+                warnings.Add(warning);
+                Console.Error.WriteLine($"warning: {warning}");
+            }
+        }
     }
 
     private static InvalidOperationException NotCompiled() => new("Call Compile() before training, evaluating, predicting or saving.");

@@ -138,7 +138,7 @@ public sealed class TransferModelTests : IDisposable
     [InlineData("mixed_bfloat16")]
     public void Mixed_head_training_on_a_frozen_resnet18_keeps_float32_masters_and_outputs(string policy)
     {
-        var model = TransferModel.Create(BackboneKind.ResNet18, classes: 4, baseTrainable: false);
+        var model = TransferModel.Create(BackboneKind.ResNet18, classes: 4, baseTrainable: false, softmax: true);
         using var trainer = new Trainer(model, CPU);
         trainer.Compile(new CompileOptions { Policy = DTypePolicy.Parse(policy), ModuleOverrides = model.PrecisionOverrides, Loss = "sparse_categorical_crossentropy", FromLogits = false });
         Assert.Equal(DTypePolicy.Parse(policy).ComputeDType, model.Base.state_dict()["conv1.weight"].dtype);
@@ -177,5 +177,38 @@ public sealed class TransferModelTests : IDisposable
         trainer.Fit(randn(4, 3, 64, 64), randint(0, 3, new long[] { 4 }), new FitOptions { BatchSize = 4, Verbose = 0 });
         Assert.True(layer3.Equals(model.Base.state_dict()["layer3.0.conv1.weight"]));
         Assert.False(layer4.Equals(trainer.GetWeights()["base.layer4.0.conv1.weight"]));
+    }
+
+    [Fact]
+    public void Defaults_agree_and_a_softmax_compiled_from_logits_is_warned_about_once()
+    {
+        var logits = TransferModel.Create(BackboneKind.ResNet18, classes: 3);
+        Assert.False(logits.Softmax);
+        using (var trainer = new Trainer(logits, CPU))
+        {
+            trainer.Compile(new CompileOptions { ModuleOverrides = logits.PrecisionOverrides });
+            Assert.Empty(trainer.Warnings);
+        }
+
+        var softmax = TransferModel.Create(BackboneKind.ResNet18, classes: 3, softmax: true);
+        using var mismatched = new Trainer(softmax, CPU);
+        mismatched.Compile(new CompileOptions { ModuleOverrides = softmax.PrecisionOverrides });
+        mismatched.Compile(new CompileOptions { ModuleOverrides = softmax.PrecisionOverrides });
+        Assert.Contains("FromLogits = true", Assert.Single(mismatched.Warnings));
+        mismatched.Compile(new CompileOptions { ModuleOverrides = softmax.PrecisionOverrides, FromLogits = false });
+        Assert.Single(mismatched.Warnings);
+    }
+
+    [Fact]
+    public void Key_prefixes_map_a_torchvision_file_onto_a_whole_transfer_model()
+    {
+        string path = Path.Combine(dir, "resnet18-full.safetensors");
+        var source = torchvision.models.resnet18(num_classes: 7);
+        MixFit.Checkpoints.SafeTensors.Save(path, source.state_dict());
+        var model = TransferModel.Create(BackboneKind.ResNet18, classes: 7);
+        var report = WeightLoader.Load(model, path, new WeightLoadOptions { KeyPrefixes = new Dictionary<string, string> { ["fc."] = "head.", [""] = "base." } });
+        Assert.True(report.IsComplete, report.ToString());
+        Assert.True(model.Head.weight!.Equals(source.state_dict()["fc.weight"]));
+        Assert.True(model.state_dict()["base.layer4.1.bn2.running_var"].Equals(source.state_dict()["layer4.1.bn2.running_var"]));
     }
 }

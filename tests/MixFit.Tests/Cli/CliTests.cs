@@ -193,4 +193,42 @@ public sealed class CliTests : IDisposable
         var weights = WeightLoader.Read(P("ckpt/last.ckpt.safetensors"));
         Assert.Contains("fc2.weight", weights.Keys);
     }
+
+    [Fact]
+    public void Resume_continues_the_same_tracked_run_and_a_failed_resume_changes_nothing()
+    {
+        string[] Train(params string[] extra) => new[] { "train", "--limit", "256", "--batch-size", "64", "--checkpoint-dir", P("ckpt"), "--store", P("store"), "--verbose", "0" }.Concat(extra).ToArray();
+        var first = CliRunner.Run(Train("--epochs", "1"));
+        Assert.True(first.ExitCode == 0, first.Error);
+        var run = RunStore.Open(P("store")).List().Single();
+        int stepsPerEpoch = RunStore.Open(P("store")).Metrics(run.Id, "step").Count;
+
+        var resumed = CliRunner.Run(Train("--epochs", "2", "--resume"));
+        Assert.True(resumed.ExitCode == 0, resumed.Error);
+        var store = RunStore.Open(P("store"));
+        var same = store.List().Single();
+        Assert.Equal(run.Id, same.Id);
+        Assert.Equal(RunStatus.Finished, same.Status);
+        var steps = store.Metrics(run.Id, "step");
+        Assert.Equal(2 * stepsPerEpoch, steps.Count);
+        Assert.Equal(Enumerable.Range(0, 2 * stepsPerEpoch).Select(i => (long)i), steps.Select(p => p.Step));
+        Assert.Equal(new long[] { 0, 1 }, store.Metrics(run.Id, "epoch").Select(p => p.Step));
+        Assert.Single(store.Metrics(run.Id, "resume"));
+        Assert.Contains($"--- resumed run {run.Id} at epoch 2", File.ReadAllText(Path.Combine(same.Folder, "output.log")));
+
+        // Another model, or a corrupt checkpoint: exit 2, and the folder stays exactly as it was.
+        var files = Directory.GetFiles(P("ckpt")).ToDictionary(f => f, File.ReadAllBytes);
+        var otherModel = CliRunner.Run(Train("--epochs", "3", "--resume", "--model", "resnet18"));
+        Assert.Equal(2, otherModel.ExitCode);
+        Assert.Contains("the checkpoint holds small-cnn", otherModel.Error);
+        Assert.All(files, kv => Assert.Equal(kv.Value, File.ReadAllBytes(kv.Key)));
+
+        File.WriteAllText(P("ckpt/last.ckpt.safetensors"), "not a checkpoint");
+        files = Directory.GetFiles(P("ckpt")).ToDictionary(f => f, File.ReadAllBytes);
+        var corrupt = CliRunner.Run(Train("--epochs", "3", "--resume"));
+        Assert.Equal(2, corrupt.ExitCode);
+        Assert.Contains("last.ckpt.safetensors", corrupt.Error);
+        Assert.All(files, kv => Assert.Equal(kv.Value, File.ReadAllBytes(kv.Key)));
+        Assert.Single(RunStore.Open(P("store")).List());
+    }
 }
