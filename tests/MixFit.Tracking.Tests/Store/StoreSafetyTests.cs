@@ -128,12 +128,17 @@ public sealed class StoreSafetyTests : IDisposable
         var finished = store.StartRun("finished");
         finished.Log("step", 0, new Dictionary<string, double> { ["loss"] = 1 });
         finished.Finish();
+        finished.Dispose();                                  // its background timer stops: no writer is left
         var abandoned = store.StartRun("abandoned");
         var info = abandoned.Info;
         abandoned.Dispose();
 
         // Its index row says running, with a stale heartbeat: the process died long ago without finishing it.
         store.Upsert(info with { Status = RunStatus.Running, Heartbeat = DateTimeOffset.UtcNow.AddHours(-1) });
+
+        // As on a read-only mount, no writer is at work: its last connection has folded the WAL back into the database.
+        string db = Path.Combine(temp.Root, "mixfit.db");
+        Assert.False(File.Exists(db + "-wal") && File.Exists(db + "-shm"), "a writer is still connected");
         var before = Snapshot(temp.Root);
 
         var reader = RunStore.OpenReadOnly(temp.Root);
@@ -141,7 +146,7 @@ public sealed class StoreSafetyTests : IDisposable
         var runs = reader.List();
         Assert.Equal(RunStatus.Crashed, runs.Single(r => r.Name == "abandoned").Status);   // shown as crashed...
         Assert.Single(reader.Metrics(finished.Id, "step"));
-        Assert.Equal("finished", reader.Get(finished.Id[..17]).Name);
+        Assert.Equal("finished", reader.Get(finished.Id[..^1]).Name);            // a unique prefix
         var e = Assert.Throws<InvalidOperationException>(() => reader.StartRun("nope"));
         Assert.Contains(temp.Root, e.Message);
         Assert.Throws<InvalidOperationException>(() => reader.Delete(finished.Id));
