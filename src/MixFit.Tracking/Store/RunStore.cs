@@ -281,68 +281,7 @@ public sealed class RunStore
     public ImportReport Import(string folder)
     {
         RequireWritable("import a run");
-        string source = Path.GetFullPath(folder);
-        RefuseLinks(source);
-        var info = ReadFolder(source);
-        string target = RunFolder(RunId.Validate(info.Id, Path.Combine(source, "run.json")));
-        bool inPlace = string.Equals(source.TrimEnd(Path.DirectorySeparatorChar), target, StringComparison.Ordinal);
-        if (!inPlace && Directory.Exists(target))
-        {
-            throw new InvalidDataException($"{source}: run {info.Id} is already in {Root}; delete it there first to import it again.");
-        }
-
-        string staging = inPlace ? target : Path.Combine(RunsDirectory, $".import-{info.Id}-{Guid.NewGuid():N}");
-        try
-        {
-            if (!inPlace)
-            {
-                CopyDirectory(source, staging);
-            }
-
-            var problems = new List<string>();
-            var points = new List<MetricPoint>();
-            foreach (var file in new[] { "metrics.jsonl", "system.jsonl" })
-            {
-                points.AddRange(MetricsFile.Read(Path.Combine(staging, file), problems));
-            }
-
-            info = info with { Folder = target };
-            if (info.Status == RunStatus.Running && !IsAlive(info))
-            {
-                info = info with { Status = RunStatus.Crashed };
-            }
-
-            using (var connection = Connect())
-            using (var transaction = connection.BeginTransaction())
-            {
-                Execute(connection, "DELETE FROM metrics WHERE run_id = $id", ("$id", info.Id));
-                Upsert(connection, info);
-                InsertMetrics(connection, info.Id, points);
-                if (!inPlace)
-                {
-                    Directory.Move(staging, target);
-                }
-
-                transaction.Commit();
-            }
-
-            WriteFolderFiles(info);
-            return new ImportReport(info.Id, points.Count, problems);
-        }
-        catch
-        {
-            if (!inPlace && Directory.Exists(staging))
-            {
-                Directory.Delete(staging, recursive: true);
-            }
-
-            if (!inPlace && Directory.Exists(target) && !IsIndexed(info.Id))
-            {
-                Directory.Delete(target, recursive: true);
-            }
-
-            throw;
-        }
+        return RunImport.Import(this, folder);
     }
 
     /// <summary>Reads <c>run.json</c>, <c>config.json</c> and <c>summary.json</c> of a run folder.</summary>
@@ -374,7 +313,7 @@ public sealed class RunStore
         Upsert(connection, info);
     }
 
-    private static void Upsert(SqliteConnection connection, RunInfo info)
+    internal static void Upsert(SqliteConnection connection, RunInfo info)
     {
         Execute(connection, """
             INSERT INTO runs (id, name, project, tags, notes, status, started_at, ended_at, heartbeat, host, pid, folder, config, summary)
@@ -410,7 +349,7 @@ public sealed class RunStore
         transaction.Commit();
     }
 
-    private static void InsertMetrics(SqliteConnection connection, string runId, IReadOnlyList<MetricPoint> points)
+    internal static void InsertMetrics(SqliteConnection connection, string runId, IReadOnlyList<MetricPoint> points)
     {
         using var command = connection.CreateCommand();
         command.CommandText = "INSERT INTO metrics (run_id, kind, step, time, name, value) VALUES ($id, $kind, $step, $time, $name, $value)";
@@ -445,7 +384,7 @@ public sealed class RunStore
         MixFit.IO.AtomicFile.WriteAllText(Path.Combine(info.Folder, "summary.json"), JsonSerializer.Serialize(info.Summary, Json));
     }
 
-    private static bool IsAlive(RunInfo info)
+    internal static bool IsAlive(RunInfo info)
     {
         if (DateTimeOffset.UtcNow - info.Heartbeat > CrashAfter)
         {
@@ -466,61 +405,6 @@ public sealed class RunStore
         {
             return false;
         }
-    }
-
-    /// <summary>Copies a folder tree that <see cref="RefuseLinks"/> checked (it is checked again entry by entry).</summary>
-    private static void CopyDirectory(string source, string target)
-    {
-        Directory.CreateDirectory(target);
-        foreach (var entry in new DirectoryInfo(source).EnumerateFileSystemInfos())
-        {
-            RefuseLink(entry);
-            string destination = Path.Combine(target, entry.Name);
-            if (entry is DirectoryInfo directory)
-            {
-                CopyDirectory(directory.FullName, destination);
-            }
-            else
-            {
-                File.Copy(entry.FullName, destination, overwrite: false);
-            }
-        }
-    }
-
-    /// <summary>Refuses a folder that is, or holds anywhere, a symbolic link (never followed: it could point anywhere).</summary>
-    private static void RefuseLinks(string folder)
-    {
-        var root = new DirectoryInfo(folder);
-        RefuseLink(root);
-        var pending = new Stack<DirectoryInfo>(new[] { root });
-        while (pending.Count > 0)
-        {
-            foreach (var entry in pending.Pop().EnumerateFileSystemInfos())
-            {
-                RefuseLink(entry);
-                if (entry is DirectoryInfo directory)
-                {
-                    pending.Push(directory);
-                }
-            }
-        }
-    }
-
-    private static void RefuseLink(FileSystemInfo entry)
-    {
-        if (entry.LinkTarget is not null)
-        {
-            throw new InvalidDataException($"{entry.FullName}: a symbolic link; run folders are imported without links (copy the file itself into the folder).");
-        }
-    }
-
-    private bool IsIndexed(string runId)
-    {
-        using var connection = Connect();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM runs WHERE id = $id";
-        command.Parameters.AddWithValue("$id", runId);
-        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
     }
 
     private void RequireWritable(string what)
@@ -563,7 +447,7 @@ public sealed class RunStore
         }
     }
 
-    private SqliteConnection Connect()
+    internal SqliteConnection Connect()
     {
         var builder = new SqliteConnectionStringBuilder
         {
@@ -600,7 +484,7 @@ public sealed class RunStore
         return connection;
     }
 
-    private static void Execute(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    internal static void Execute(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;

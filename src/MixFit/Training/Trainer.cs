@@ -234,23 +234,12 @@ public sealed class Trainer : IDisposable
         precision?.Dispose();
     }
 
-    /// <summary>Keras' warning: a cross-entropy told to expect logits, over a model that ends in a softmax.</summary>
     private void WarnOnSoftmaxLogits(CompileOptions options, Loss loss)
     {
-        bool endsInSoftmax = Module switch
+        if (CompileChecks.SoftmaxFromLogits(Module, options, loss) is { } warning && !warnings.Contains(warning))
         {
-            MixFit.Applications.TransferModel transfer => transfer.Softmax,
-            _ => Module.children().LastOrDefault() is TorchSharp.Modules.Softmax,
-        };
-        if (endsInSoftmax && options.FromLogits && loss is CrossentropyLoss)
-        {
-            string warning = $"\"{loss.Name}\" was compiled with FromLogits = true, but the model's output comes from a softmax and so is not logits. "
-                + "Was this intended? Compile with FromLogits = false, or build the model without its softmax (TransferModel.Create(..., softmax: false)).";
-            if (!warnings.Contains(warning))
-            {
-                warnings.Add(warning);
-                Console.Error.WriteLine($"warning: {warning}");
-            }
+            warnings.Add(warning);
+            Console.Error.WriteLine($"warning: {warning}");
         }
     }
 

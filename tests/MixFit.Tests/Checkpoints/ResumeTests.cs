@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using MixFit.Callbacks;
 using MixFit.Checkpoints;
 using MixFit.TestHost;
+using MixFit.Tests.Support;
 using static TorchSharp.torch;
 
 namespace MixFit.Tests.Checkpoints;
@@ -45,24 +45,11 @@ public sealed class ResumeTests : IDisposable
     [Fact]
     public void A_process_killed_by_sigkill_after_epoch_two_resumes_to_bit_identical_weights()
     {
-        string host = Path.Combine(AppContext.BaseDirectory, "MixFit.TestHost.dll");
-        Assert.True(File.Exists(host), $"test host not found at {host}");
-
         (int ExitCode, string Output) Run(params string[] args)
         {
-            var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-            info.ArgumentList.Add(host);
-            foreach (var arg in args)
-            {
-                info.ArgumentList.Add(arg);
-            }
-
-            using var process = Process.Start(info)!;
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            string stderr = process.StandardError.ReadToEnd();
-            Assert.True(process.WaitForExit(300_000), "the test host did not finish in 5 minutes");
-            Assert.True(process.ExitCode is 0 or 137 or -9 || stderr.Length == 0, stderr);
-            return (process.ExitCode, stdout.Result.Trim());
+            var (code, output, error) = TestHostProcess.Run(args);
+            Assert.True(code is 0 or 137 or -9 || error.Length == 0, error);
+            return (code, output);
         }
 
         string expectedPath = Path.Combine(dir, "expected.safetensors");

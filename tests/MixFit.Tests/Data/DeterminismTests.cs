@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using MixFit.Checkpoints;
 using MixFit.Data;
+using MixFit.Tests.Support;
 using static TorchSharp.torch;
 
 namespace MixFit.Tests.Data;
@@ -12,21 +12,10 @@ public sealed class DeterminismTests : IDisposable
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
-    private (int ExitCode, string Error) Host(params string[] args)
+    private static (int ExitCode, string Error) Host(params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "MixFit.TestHost.dll"));
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        string stderr = process.StandardError.ReadToEnd();
-        Assert.True(process.WaitForExit(300_000), "the test host did not finish in 5 minutes");
-        _ = stdout.Result;
-        return (process.ExitCode, stderr);
+        var (code, _, error) = TestHostProcess.Run(args);
+        return (code, error);
     }
 
     private static void AssertBitIdentical(string expected, string actual)

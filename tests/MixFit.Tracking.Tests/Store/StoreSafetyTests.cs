@@ -24,6 +24,19 @@ public sealed class StoreSafetyTests : IDisposable
         return folder;
     }
 
+    /// <summary>A copy of a run folder's files (no subfolders) in a new folder outside the store.</summary>
+    private string CopyOf(string runFolder, string name)
+    {
+        string copy = Path.Combine(outside, name);
+        Directory.CreateDirectory(copy);
+        foreach (var file in Directory.GetFiles(runFolder))
+        {
+            File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+        }
+
+        return copy;
+    }
+
     private Dictionary<string, string> Snapshot(string root) =>
         Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).ToDictionary(
             f => Path.GetRelativePath(root, f),
@@ -65,12 +78,7 @@ public sealed class StoreSafetyTests : IDisposable
         var run = store.StartRun("source");
         run.Log("step", 0, new Dictionary<string, double> { ["loss"] = 1 });
         run.Finish();
-        string copy = Path.Combine(outside, "copy");
-        Directory.CreateDirectory(copy);
-        foreach (var file in Directory.GetFiles(run.Folder))
-        {
-            File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
-        }
+        string copy = CopyOf(run.Folder, "copy");
 
         string link = Path.Combine(copy, "artifacts-hostname");
         File.CreateSymbolicLink(link, "/etc/hostname");
@@ -91,12 +99,7 @@ public sealed class StoreSafetyTests : IDisposable
         run.Log("step", 0, new Dictionary<string, double> { ["loss"] = 1 });
         run.Log("step", 1, new Dictionary<string, double> { ["loss"] = 0.5 });
         run.Finish();
-        string copy = Path.Combine(outside, "messy");
-        Directory.CreateDirectory(copy);
-        foreach (var file in Directory.GetFiles(run.Folder))
-        {
-            File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
-        }
+        string copy = CopyOf(run.Folder, "messy");
 
         string metrics = Path.Combine(copy, "metrics.jsonl");
         var good = File.ReadAllLines(metrics);
