@@ -56,6 +56,7 @@ public static class TrainingJob
         using var _ = trainer;
 
         int initialEpoch = 0;
+        int initialStep = 0;
         string? resumeRunId = null;
         var callbacks = new List<Callback>();
         if (options.CheckpointDirectory is { } dir)
@@ -72,9 +73,9 @@ public static class TrainingJob
                         + $"not {spec.Model} ({spec.Classes} classes, {spec.Channels} channels, {spec.ImageSize} px); resume with the same --model, data and --image-size.");
                 }
 
-                initialEpoch = trainer.LoadCheckpoint(last).Epoch + 1;
+                (initialEpoch, initialStep) = trainer.LoadCheckpoint(last).ResumeAt;
                 resumeRunId = ResumedRun.Read(dir);
-                write.Writer.WriteLine($"Resuming from {last} at epoch {initialEpoch + 1}.");
+                write.Writer.WriteLine($"Resuming from {last} at epoch {initialEpoch + 1}{(initialStep > 0 ? $", step {initialStep + 1}" : "")}.");
             }
 
             spec.Save(dir);
@@ -102,9 +103,16 @@ public static class TrainingJob
 
         var history = trainer.Fit(data.Train, new FitOptions
         {
-            Epochs = options.Epochs, InitialEpoch = initialEpoch, BatchSize = options.BatchSize, Seed = options.Seed,
+            Epochs = options.Epochs, InitialEpoch = initialEpoch, InitialStep = initialStep, BatchSize = options.BatchSize, Seed = options.Seed,
             ValidationData = data.Validation, Verbose = options.Verbose, Callbacks = callbacks, Output = write.ForFit,
         });
+
+        if (cancel.Cancelled && options.CheckpointDirectory is { } checkpoints && cancel.Context.InterruptedAt is { } at)
+        {
+            // Ctrl+C inside an epoch: record the position so --resume continues from the next step, not the next epoch.
+            trainer.SaveCheckpoint(Path.Combine(checkpoints, LastCheckpoint), at.Epoch, at.Step);
+            write.Writer.WriteLine($"Saved {Path.Combine(checkpoints, LastCheckpoint)} at epoch {at.Epoch + 1}, step {at.Step}; --resume continues from there.");
+        }
 
         IReadOnlyDictionary<string, double>? test = null;
         if (!cancel.Cancelled && data.Test is { } testData)

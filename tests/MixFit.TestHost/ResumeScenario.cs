@@ -25,17 +25,31 @@ public static class ResumeScenario
         None,
         Throw,
         Kill,
+
+        /// <summary>A Ctrl+C-like stop (<see cref="StopReason.Interrupted"/>) inside epoch <c>interruptAfter</c>, after step <c>interruptStep</c>.</summary>
+        InsideEpoch,
+    }
+
+    private sealed class InterruptAt(int epoch, int step) : Callback
+    {
+        public override void OnTrainBatchEnd(int batch, IReadOnlyDictionary<string, double> logs)
+        {
+            if (Context.Epoch == epoch && batch + 1 == step)
+            {
+                Context.RequestStop(StopReason.Interrupted);
+            }
+        }
     }
 
     /// <summary>What a run did: its final float32 weights, the epoch it restored (null: started fresh), the epochs and steps it trained.</summary>
-    public sealed record Result(Dictionary<string, Tensor> Weights, int? RestoredEpoch, IReadOnlyList<int> EpochsRun, int StepsRun)
+    public sealed record Result(Dictionary<string, Tensor> Weights, int? RestoredEpoch, IReadOnlyList<int> EpochsRun, int StepsRun, int? RestoredStep = null)
     {
         /// <summary>One line for the test host's standard output.</summary>
         public string Describe() => $"restored={RestoredEpoch?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"} epochs={string.Join(',', EpochsRun)} steps={StepsRun}";
     }
 
     /// <summary>Runs (or resumes) the fit.</summary>
-    public static Result Run(string backupDirectory, Interruption interruption = Interruption.None, int interruptAfter = 1)
+    public static Result Run(string backupDirectory, Interruption interruption = Interruption.None, int interruptAfter = 1, int interruptStep = 3)
     {
         Session.Clear(seed: 11);
         var (x, y) = FashionMnist.LoadEmbedded(FashionMnistSplit.Train).ToTensors(256);
@@ -59,7 +73,11 @@ public static class ResumeScenario
         int steps = 0;
         var counter = new LambdaCallback { EpochBegin = (epoch, _) => epochsRun.Add(epoch), BatchEnd = (_, _) => steps++ };
         var callbacks = new List<Callback> { backup, counter };
-        if (interruption != Interruption.None)
+        if (interruption == Interruption.InsideEpoch)
+        {
+            callbacks.Add(new InterruptAt(interruptAfter, interruptStep));
+        }
+        else if (interruption != Interruption.None)
         {
             callbacks.Add(new LambdaCallback
             {
@@ -79,6 +97,6 @@ public static class ResumeScenario
         }
 
         trainer.Fit(x, y, new FitOptions { Epochs = Epochs, BatchSize = 32, Seed = 3, Verbose = 0, Callbacks = callbacks });
-        return new Result(trainer.GetWeights(), backup.RestoredEpoch, epochsRun, steps);
+        return new Result(trainer.GetWeights(), backup.RestoredEpoch, epochsRun, steps, backup.RestoredStep);
     }
 }

@@ -4,8 +4,10 @@ namespace MixFit.Callbacks;
 
 /// <summary>
 /// Makes a fit resumable after an interruption (Keras' <c>BackupAndRestore</c>): a full checkpoint is written to
-/// <see cref="BackupDirectory"/> at every epoch end; when a fit starts and a backup exists, it is restored (weights,
-/// optimizer, loss scale, RNG) and training continues with the next epoch. A fit that completes deletes the backup.
+/// <see cref="BackupDirectory"/> at every epoch end, and when the fit is interrupted (Ctrl+C: <see cref="Training.StopReason.Interrupted"/>)
+/// inside an epoch, with the position there; when a fit starts and a backup exists, it is restored (weights, optimizer,
+/// loss scale, RNG) and training continues where it stopped: the next epoch, or the next step of the interrupted one.
+/// A fit that completes deletes the backup.
 /// </summary>
 /// <remarks>
 /// Resuming is bit-identical on a CPU: the data order of each epoch derives from the seed and the epoch, and the
@@ -43,7 +45,13 @@ public sealed class BackupAndRestore : Callback
         {
             var info = Context.Trainer.LoadCheckpoint(BackupPath);
             RestoredEpoch = info.Epoch;
-            Context.InitialEpoch = Math.Max(Context.InitialEpoch, info.Epoch + 1);
+            RestoredStep = info.Step;
+            var (epoch, step) = info.ResumeAt;
+            if (epoch > Context.InitialEpoch || (epoch == Context.InitialEpoch && step > Context.InitialStep))
+            {
+                Context.InitialEpoch = epoch;
+                Context.InitialStep = step;
+            }
         }
     }
 
@@ -51,9 +59,24 @@ public sealed class BackupAndRestore : Callback
     public override void OnEpochEnd(int epoch, IReadOnlyDictionary<string, double> logs) =>
         Context.Trainer.SaveCheckpoint(BackupPath, epoch);
 
+    /// <summary>The step of <see cref="RestoredEpoch"/> restored from (an interrupted epoch), or null.</summary>
+    public int? RestoredStep { get; private set; }
+
     /// <inheritdoc />
     public override void OnTrainEnd(IReadOnlyDictionary<string, double> logs)
     {
+        if (Context.InterruptedAt is { } at)
+        {
+            Context.Trainer.SaveCheckpoint(BackupPath, at.Epoch, at.Step);
+            return;
+        }
+
+        if (Context.StopReason == Training.StopReason.Interrupted)
+        {
+            // Interrupted at an epoch boundary: the epoch-end backup is the position.
+            return;
+        }
+
         if (DeleteOnCompletion && File.Exists(BackupPath))
         {
             File.Delete(BackupPath);

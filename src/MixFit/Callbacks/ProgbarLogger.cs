@@ -12,6 +12,7 @@ public sealed class ProgbarLogger : Callback
     private Progbar? bar;
     private int seen;
     private bool evaluating;
+    private IReadOnlyDictionary<string, double> lastLogs = new Dictionary<string, double>();
 
     /// <summary>Creates the logger.</summary>
     /// <param name="output">Where to write (default: the console).</param>
@@ -45,7 +46,19 @@ public sealed class ProgbarLogger : Callback
     public override void OnTrainBatchEnd(int batch, IReadOnlyDictionary<string, double> logs)
     {
         seen = batch + 1;
+        lastLogs = logs;
         bar?.Update(seen, Displayed(logs), finalize: false);
+    }
+
+    /// <summary>An interrupted epoch's bar stays where it stopped, with a line saying so.</summary>
+    public override void OnTrainEnd(IReadOnlyDictionary<string, double> logs)
+    {
+        if (Context.InterruptedAt is { } at && bar is not null)
+        {
+            bar.Update(at.Step, Displayed(lastLogs), finalize: true);
+            bar = null;
+            Output.WriteLine($"Interrupted at step {at.Step}/{(Context.StepsPerEpoch is { } n ? n.ToString(System.Globalization.CultureInfo.InvariantCulture) : "?")} of epoch {at.Epoch + 1}.");
+        }
     }
 
     /// <inheritdoc />

@@ -18,8 +18,13 @@ public static class TrainingCheckpoint
     public const string Format = "mixfit-checkpoint";
 
     /// <summary>Writes a checkpoint of <paramref name="precision"/>'s model and state and <paramref name="optimizer"/> after <paramref name="epoch"/> (0-based).</summary>
+    /// <param name="path">The file (written atomically).</param>
+    /// <param name="precision">The prepared precision strategy (weights and loss-scale state).</param>
+    /// <param name="optimizer">The optimizer (state and host-side scalars).</param>
+    /// <param name="epoch">The epoch completed, or the epoch stopped inside when <paramref name="step"/> is given.</param>
+    /// <param name="step">Steps of <paramref name="epoch"/> completed by an interrupted fit (Keras' <c>BackupAndRestore(save_freq=N)</c> position), or null.</param>
     /// <exception cref="IOException">The file could not be written (any previous file at <paramref name="path"/> is intact).</exception>
-    public static void Save(string path, PrecisionStrategy precision, Optimizer optimizer, int epoch)
+    public static void Save(string path, PrecisionStrategy precision, Optimizer optimizer, int epoch, int? step = null)
     {
         ArgumentNullException.ThrowIfNull(precision);
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -46,6 +51,10 @@ public static class TrainingCheckpoint
             ["optimizer"] = optimizer.GetType().Name,
             ["optimizer.scalars"] = JsonSerializer.Serialize(optimizer.GetScalars()),
         };
+        if (step is { } inside)
+        {
+            metadata["step"] = inside.ToString(CultureInfo.InvariantCulture);
+        }
         if (state.LossScaler is { } scaler)
         {
             metadata["loss_scaler"] = JsonSerializer.Serialize(scaler);
@@ -81,11 +90,13 @@ public static class TrainingCheckpoint
             Dictionary<string, double>? scalars;
             LossScalerState? scaler;
             int epoch;
+            int? step;
             try
             {
                 scalars = metadata.TryGetValue("optimizer.scalars", out var text) ? JsonSerializer.Deserialize<Dictionary<string, double>>(text) : null;
                 scaler = metadata.TryGetValue("loss_scaler", out var json) ? JsonSerializer.Deserialize<LossScalerState>(json) : null;
                 epoch = int.Parse(metadata.TryGetValue("epoch", out var e) ? e : throw new InvalidDataException($"{path}: the checkpoint has no epoch."), CultureInfo.InvariantCulture);
+                step = metadata.TryGetValue("step", out var st) ? int.Parse(st, CultureInfo.InvariantCulture) : null;
             }
             catch (Exception e) when (e is JsonException or FormatException or OverflowException)
             {
@@ -116,7 +127,7 @@ public static class TrainingCheckpoint
                 set_rng_state(rng);
             }
 
-            return new CheckpointInfo(epoch, policy, scaler);
+            return new CheckpointInfo(epoch, policy, scaler, step);
         }
         finally
         {

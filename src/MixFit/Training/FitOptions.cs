@@ -30,6 +30,12 @@ public sealed record FitOptions
     /// <summary>Epoch to start at (0-based), e.g. to continue a previous fit.</summary>
     public int InitialEpoch { get; init; }
 
+    /// <summary>
+    /// Steps of <see cref="InitialEpoch"/> already trained (resuming inside an epoch): its first batches are passed over,
+    /// in the same data order, and training continues with the next. Default 0.
+    /// </summary>
+    public int InitialStep { get; init; }
+
     /// <summary>Stop each epoch after this many batches; null: the whole source.</summary>
     public int? StepsPerEpoch { get; init; }
 
@@ -77,6 +83,11 @@ public sealed record FitOptions
         if (GradientAccumulation < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(GradientAccumulation), GradientAccumulation, $"Gradient accumulation must be at least 1, got {GradientAccumulation}.");
+        }
+
+        if (InitialStep < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(InitialStep), InitialStep, $"The initial step must be >= 0, got {InitialStep}.");
         }
 
         if (InitialEpoch < 0 || InitialEpoch >= Epochs)

@@ -154,7 +154,14 @@ public sealed class Trainer : IDisposable
             context.Epoch = epoch;
             callbacks.EpochBegin(epoch, NoLogs);
             var watch = Stopwatch.StartNew();
-            var logs = TrainEpoch(train, epoch, options, context, callbacks);
+            var logs = TrainEpoch(train, epoch, epoch == context.InitialEpoch ? context.InitialStep : 0, options, context, callbacks);
+            if (context.InterruptedAt is not null)
+            {
+                // Interrupted inside the epoch: it is not complete, so no validation and no epoch end (a checkpoint of
+                // this moment records the position: see TrainingContext.InterruptedAt).
+                break;
+            }
+
             if (options.ValidationData is { } validation)
             {
                 foreach (var (name, value) in RunEvaluation(validation, callbacks, context))
@@ -259,14 +266,17 @@ public sealed class Trainer : IDisposable
     /// <summary>The model's float32 output for an input, through the precision strategy.</summary>
     private Tensor Forward(Tensor x) => precision!.ConvertOutput(Module.call(precision.ConvertInput(x)));
 
-    private Dictionary<string, double> TrainEpoch(IBatchSource train, int epoch, FitOptions options, TrainingContext context, CallbackList callbacks)
+    private Dictionary<string, double> TrainEpoch(IBatchSource train, int epoch, int firstStep, FitOptions options, TrainingContext context, CallbackList callbacks)
     {
         Module.train();
         var logs = new LogAccumulator(metrics);
         int accumulated = 0;
-        int step = 0;
-        var batches = train.ScopedBatches(epoch);
-        foreach (var batch in context.StepsPerEpoch is { } limit ? batches.Take(limit) : batches)
+        int step = firstStep;
+        context.StepInEpoch = firstStep;
+
+        // Resuming inside the epoch: the same data order, its first batches passed over (one dispose scope each).
+        var batches = train.ScopedBatches(epoch).Skip(firstStep);
+        foreach (var batch in context.StepsPerEpoch is { } limit ? batches.Take(Math.Max(0, limit - firstStep)) : batches)
         {
             callbacks.TrainBatchBegin(step, NoLogs);
             var watch = Stopwatch.StartNew();
@@ -280,15 +290,23 @@ public sealed class Trainer : IDisposable
             var stepLogs = logs.Logs();
             stepLogs["ms_per_step"] = watch.Elapsed.TotalMilliseconds;
             callbacks.TrainBatchEnd(step++, stepLogs);
-            if (context.StopTraining)
+            context.StepInEpoch = step;
+
+            // An interruption waits for the end of an accumulation group, so the position it records is a whole step.
+            if (context.StopTraining && (accumulated == 0 || context.StopReason != StopReason.Interrupted))
             {
+                if (context.StopReason == StopReason.Interrupted && step != context.StepsPerEpoch)
+                {
+                    context.InterruptedAt = (epoch, step);
+                }
+
                 break;
             }
         }
 
-        if (step == 0)
+        if (step == firstStep && firstStep == 0)
         {
-            throw new ArgumentException($"The training dataset produced no batches in epoch {epoch}.", nameof(train));
+            throw new ArgumentException($"The training dataset produced no batches in epoch {epoch}{(firstStep > 0 ? $" after step {firstStep}" : "")}.", nameof(train));
         }
 
         if (accumulated > 0)

@@ -26,8 +26,12 @@ public static class TrainerWeights
         Compiled(trainer).Precision.LoadStateDict(weights);
 
     /// <summary>Writes a full checkpoint atomically (<see cref="TrainingCheckpoint"/>: weights, optimizer, loss scale, epoch, RNG).</summary>
-    public static void SaveCheckpoint(this Trainer trainer, string path, int epoch) =>
-        TrainingCheckpoint.Save(path, Compiled(trainer).Precision, trainer.Optimizer!, epoch);
+    /// <param name="trainer">The compiled trainer.</param>
+    /// <param name="path">The file.</param>
+    /// <param name="epoch">The epoch completed, or the epoch stopped inside when <paramref name="step"/> is given.</param>
+    /// <param name="step">Steps of <paramref name="epoch"/> completed (an interrupted fit), or null for a complete epoch.</param>
+    public static void SaveCheckpoint(this Trainer trainer, string path, int epoch, int? step = null) =>
+        TrainingCheckpoint.Save(path, Compiled(trainer).Precision, trainer.Optimizer!, epoch, step);
 
     /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint"/> into this compiled trainer.</summary>
     /// <exception cref="InvalidDataException">Not a MixFit checkpoint, or the model or optimizer does not match (every mismatch listed).</exception>

@@ -13,6 +13,7 @@ public sealed class TrainingContext
     {
         Epochs = options.Epochs,
         InitialEpoch = options.InitialEpoch,
+        InitialStep = options.InitialStep,
         StepsPerEpoch = options.StepsPerEpoch is { } limit ? Math.Min(limit, train.BatchesPerEpoch ?? limit) : train.BatchesPerEpoch,
         Verbose = options.Verbose,
         MetricNames = metricNames,
@@ -28,6 +29,18 @@ public sealed class TrainingContext
 
     /// <summary>The epoch training starts at (0-based). A callback may move it forward in <c>OnTrainBegin</c> to resume.</summary>
     public int InitialEpoch { get; set; }
+
+    /// <summary>Steps of <see cref="InitialEpoch"/> already trained; a callback may set it with <see cref="InitialEpoch"/> in <c>OnTrainBegin</c> to resume inside an epoch.</summary>
+    public int InitialStep { get; set; }
+
+    /// <summary>Steps of the current epoch completed so far (counting those passed over when resuming inside it).</summary>
+    public int StepInEpoch { get; internal set; }
+
+    /// <summary>
+    /// Where an interrupted fit stopped inside an epoch (<see cref="Training.StopReason.Interrupted"/> before the epoch's
+    /// end, whose validation and epoch-end hooks then do not run), or null: the epoch and the steps of it completed.
+    /// </summary>
+    public (int Epoch, int Step)? InterruptedAt { get; internal set; }
 
     /// <summary>The current epoch (0-based).</summary>
     public int Epoch { get; internal set; }

@@ -43,6 +43,26 @@ public sealed class ResumeTests : IDisposable
     }
 
     [Fact]
+    public void A_fit_interrupted_inside_an_epoch_resumes_at_the_next_step_to_bit_identical_weights()
+    {
+        // Keras' BackupAndRestore(save_freq=N): stopped after step 3 of epoch 2 (8 steps an epoch), the backup records the
+        // position, and the resumed fit trains the 5 remaining steps of epoch 2 and then epochs 3 and 4.
+        var uninterrupted = ResumeScenario.Run(Path.Combine(dir, "full"));
+        string backup = Path.Combine(dir, "inside");
+        var interrupted = ResumeScenario.Run(backup, ResumeScenario.Interruption.InsideEpoch, interruptAfter: 1, interruptStep: 3);
+        Assert.Equal(new[] { 0, 1 }, interrupted.EpochsRun);
+        Assert.Equal(8 + 3, interrupted.StepsRun);
+        Assert.True(File.Exists(Path.Combine(backup, "latest.ckpt.safetensors")), "an interrupted fit keeps its backup");
+
+        var resumed = ResumeScenario.Run(backup);
+        Assert.Equal(1, resumed.RestoredEpoch);
+        Assert.Equal(3, resumed.RestoredStep);
+        Assert.Equal(new[] { 1, 2, 3 }, resumed.EpochsRun);
+        Assert.Equal(uninterrupted.StepsRun - interrupted.StepsRun, resumed.StepsRun);
+        AssertBitIdentical(uninterrupted.Weights, resumed.Weights);
+    }
+
+    [Fact]
     public void A_process_killed_by_sigkill_after_epoch_two_resumes_to_bit_identical_weights()
     {
         (int ExitCode, string Output) Run(params string[] args)

@@ -183,7 +183,7 @@ public sealed class CliTests : IDisposable
             kill.WaitForExit();
         }
 
-        child.StandardOutput.ReadToEnd();
+        string rest = child.StandardOutput.ReadToEnd();
         Assert.True(child.WaitForExit(60_000));
         Assert.Equal(130, child.ExitCode);
         Assert.Contains("Stopping after the current step", await error);
@@ -192,6 +192,19 @@ public sealed class CliTests : IDisposable
         Assert.Equal(RunStatus.Killed, run.Status);
         var weights = WeightLoader.Read(P("ckpt/last.ckpt.safetensors"));
         Assert.Contains("fc2.weight", weights.Keys);
+
+        // Stopped inside epoch 3 (or, rarely, right at its end): the checkpoint records where, and --resume continues
+        // from the next step of that epoch in the same tracked run.
+        var position = System.Text.RegularExpressions.Regex.Match(rest, @"Saved .* at epoch (\d+), step (\d+);");
+        if (position.Success)
+        {
+            Assert.Contains($"Interrupted at step {position.Groups[2].Value}/", rest);
+            Assert.DoesNotContain("val_loss", rest.Split("Epoch 3/", 2).Last());          // no validation for the partial epoch
+            var resumed = CliRunner.Run("train", "--limit", "3000", "--epochs", position.Groups[1].Value, "--batch-size", "64", "--checkpoint-dir", P("ckpt"), "--store", P("store"), "--verbose", "2", "--resume");
+            Assert.True(resumed.ExitCode == 0, resumed.Error);
+            Assert.Contains($"Resuming from {P("ckpt/last.ckpt.safetensors")} at epoch {position.Groups[1].Value}, step {int.Parse(position.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture) + 1}.", resumed.Output);
+            Assert.Equal(run.Id, RunStore.Open(P("store")).List().Single().Id);
+        }
     }
 
     [Fact]

@@ -50,6 +50,7 @@ public class TrainingContextTests
         var observer = new StopAt(-1, StopReason.Requested);
         var history = trainer.Fit(x, y, new FitOptions { Epochs = 3, BatchSize = 32, Verbose = 0, Callbacks = new Callback[] { stopper, observer } });
         Assert.Equal(StopReason.Interrupted, observer.Seen);
-        Assert.Equal(new[] { 0 }, history.Epochs);   // the epoch under way still ends (Keras), no later one starts
+        Assert.Equal((0, 2), observer.Context.InterruptedAt);
+        Assert.Empty(history.Epochs);                 // interrupted inside epoch 0: it did not complete, so it has no epoch end
     }
 }
