@@ -167,9 +167,8 @@ public sealed class RunStore
         ListIndexed().Select(run => run.Status == RunStatus.Running && !IsAlive(run) ? run with { Status = RunStatus.Crashed } : run).ToList();
 
     /// <summary>Every run with a valid id, as the index records it.</summary>
-    private List<RunInfo> ListIndexed()
+    private List<RunInfo> ListIndexed() => Query(connection =>
     {
-        using var connection = Connect();
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT id, name, project, tags, notes, status, started_at, ended_at, heartbeat, host, pid, folder, config, summary FROM runs ORDER BY started_at DESC";
         using var reader = command.ExecuteReader();
@@ -184,7 +183,7 @@ public sealed class RunStore
         }
 
         return runs;
-    }
+    });
 
     /// <summary>One run by id (or a unique id prefix).</summary>
     /// <exception cref="KeyNotFoundException">No run, or an ambiguous prefix; the message says which.</exception>
@@ -200,9 +199,8 @@ public sealed class RunStore
     }
 
     /// <summary>A run's records of one kind (<c>step</c>, <c>epoch</c> or <c>system</c>), in step order, from the index.</summary>
-    public IReadOnlyList<MetricPoint> Metrics(string runId, string kind)
+    public IReadOnlyList<MetricPoint> Metrics(string runId, string kind) => Query<IReadOnlyList<MetricPoint>>(connection =>
     {
-        using var connection = Connect();
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT step, time, name, value FROM metrics WHERE run_id = $id AND kind = $kind ORDER BY step, time";
         command.Parameters.AddWithValue("$id", runId);
@@ -243,7 +241,7 @@ public sealed class RunStore
         }
 
         return points;
-    }
+    });
 
     /// <summary>Deletes a run's folder and index rows.</summary>
     /// <param name="runId">The run's id (or a unique prefix).</param>
@@ -447,7 +445,25 @@ public sealed class RunStore
         }
     }
 
-    internal SqliteConnection Connect()
+    /// <summary>
+    /// Runs a read. A read-only store whose WAL reader cannot work (a full or read-only disk under a writer's -shm file)
+    /// is read again as immutable: what the last checkpointed state holds, rather than an error.
+    /// </summary>
+    private T Query<T>(Func<SqliteConnection, T> read)
+    {
+        try
+        {
+            using var connection = Connect();
+            return read(connection);
+        }
+        catch (SqliteException) when (readOnly)
+        {
+            using var connection = Connect(immutable: true);
+            return read(connection);
+        }
+    }
+
+    internal SqliteConnection Connect(bool immutable = false)
     {
         var builder = new SqliteConnectionStringBuilder
         {
@@ -456,7 +472,7 @@ public sealed class RunStore
 
         // Reading writes nothing: without a writer (no -wal/-shm files) the database is read as immutable, since a WAL
         // reader would create those files; with a writer at work it is read through the writer's WAL.
-        bool immutable = readOnly && !(File.Exists(DatabasePath + "-wal") && File.Exists(DatabasePath + "-shm"));
+        immutable |= readOnly && !(File.Exists(DatabasePath + "-wal") && File.Exists(DatabasePath + "-shm"));
         if (immutable)
         {
             builder.DataSource = new Uri(DatabasePath).AbsoluteUri + "?immutable=1";
