@@ -131,4 +131,23 @@ public sealed class MountedStoreTests : IDisposable
         Assert.Contains("cannot be written", line);
         Assert.Equal(2, RunStore.OpenReadOnly(readOnly).List().Count);
     }
+
+    [MountFact]
+    public void An_import_that_fails_midway_leaves_neither_a_folder_nor_an_index_row()
+    {
+        // The source run holds a 3 MB artifact; the target store lives on a 2 MB disk, so the copy fails midway.
+        var source = RunStore.Open(P("source"));
+        var run = source.StartRun("big");
+        run.Log("step", 0, new Dictionary<string, double> { ["loss"] = 1 });
+        run.Finish();
+        run.Dispose();
+        File.WriteAllBytes(Path.Combine(run.Folder, "artifacts", "weights.bin"), new byte[3 << 20]);
+
+        string disk = Mount(P("small"), "-t", "tmpfs", "-o", "size=2m", "tmpfs");
+        var target = RunStore.Open(Path.Combine(disk, "store"));
+        Assert.ThrowsAny<IOException>(() => target.Import(run.Folder));
+        Assert.Empty(Directory.GetFileSystemEntries(target.RunsDirectory));
+        Assert.Empty(target.List());
+        Assert.Empty(target.Metrics(run.Id, "step"));
+    }
 }
