@@ -9,7 +9,7 @@ internal static class DatasetsCommand
     public static Command Create()
     {
         var name = new Argument<string>("name") { Description = "The dataset: fashion-mnist." };
-        var output = new Option<string>("--out", "-o") { Description = "Folder to write images/, train.csv and label_map.json into.", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "Folder to write images/, train.csv (test.csv for --split test) and label_map.json into.", Required = true };
         var count = new Option<int?>("--count") { Description = "Export only the first N images." };
         var split = new Option<string>("--split") { Description = "train or test.", DefaultValueFactory = _ => "train" };
         var export = new Command("export", "Write a dataset in the image-folder + CSV layout (images/*.png, train.csv with image,category, label_map.json).") { name, output, count, split };
@@ -26,7 +26,7 @@ internal static class DatasetsCommand
                 "test" => FashionMnistSplit.Test,
                 var other => throw new ArgumentException($"Unknown split \"{other}\". Valid splits: train, test."),
             };
-            string csv = FashionMnistExporter.Export(FashionMnist.Load(which), parse.GetValue(output)!, parse.GetValue(count));
+            string csv = FashionMnistExporter.Export(FashionMnist.Load(which), parse.GetValue(output)!, parse.GetValue(count), which == FashionMnistSplit.Test ? "test.csv" : "train.csv");
             Console.WriteLine($"wrote {csv}");
         }));
         var command = new Command("datasets", "Work with datasets.");

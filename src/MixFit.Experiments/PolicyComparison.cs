@@ -22,6 +22,7 @@ public static class PolicyComparison
         var write = new JobOutput(output);
         var policies = options.Policies.Distinct().ToList();
         TrainingJob.Validate(options.Train);
+        write.Writer.WriteLine($"mixfit compare: {options.Train.Model.Name} on {options.Train.Data} under {string.Join(", ", policies.Select(p => p.Name))} (loading TorchSharp)...");
         var device = options.Train.Device.Resolve();
         var decisions = options.Force ? Array.Empty<PolicyDecision>() : Measure(options, policies, device, write.Writer);
         var skipped = decisions.Where(d => !d.Run && policies.Contains(d.Policy)).ToDictionary(d => d.Policy.Name, d => $"{d.Policy.Name} skipped: {d.Reason}");

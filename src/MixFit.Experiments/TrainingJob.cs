@@ -48,6 +48,7 @@ public static class TrainingJob
         Validate(options);
         ArgumentNullException.ThrowIfNull(output);
         var write = new JobOutput(output);
+        write.Writer.WriteLine($"Training {options.Model.Name} under {options.Policy.Name} on {options.Data} (loading data and TorchSharp)...");
         var device = options.Device.Resolve();
         var policy = options.Policy;
         Session.Clear(options.Seed);
@@ -86,6 +87,16 @@ public static class TrainingJob
         using var tracking = new TrackingCallback(store, options.ResolvedRunName, data.Description, options.Tags)
         {
             ResumeRunId = resumeRunId is { } id && store.List().Any(r => r.Id == id) ? id : null,
+            ModelName = options.Model.Name,
+            ExtraConfig = new System.Text.Json.Nodes.JsonObject
+            {
+                ["image_size"] = options.ResolvedImageSize,
+                ["channels"] = data.Channels,
+                ["classes"] = data.Labels.Count,
+                ["weights"] = options.Weights,
+                ["freeze_base"] = options.FreezeBase,
+                ["device"] = device.type.ToString().ToLowerInvariant(),
+            },
         };
         var cancel = new CancellationCallback(cancellation);
         callbacks.Insert(0, tracking);

@@ -56,6 +56,12 @@ public sealed class TrackingCallback : Callback, IDisposable
     /// </summary>
     public string? ResumeRunId { get; init; }
 
+    /// <summary>The model's name for the run's config (e.g. <c>resnet18</c>); default: the module's type name.</summary>
+    public string? ModelName { get; init; }
+
+    /// <summary>More configuration recorded with the run (e.g. <c>image_size</c>, <c>weights</c>).</summary>
+    public JsonObject? ExtraConfig { get; init; }
+
     /// <summary>The run, once the fit started.</summary>
     public Run? Run { get; private set; }
 
@@ -197,10 +203,10 @@ public sealed class TrackingCallback : Callback, IDisposable
             environment["git_commit"] = commit;
         }
 
-        return new JsonObject
+        var config = new JsonObject
         {
             ["policy"] = trainer.Precision.Policy.Name,
-            ["model"] = trainer.Module.GetType().Name,
+            ["model"] = ModelName ?? trainer.Module.GetType().Name,
             ["parameters"] = trainer.Module.parameters().Sum(p => p.numel()),
             ["optimizer"] = trainer.Optimizer?.GetType().Name,
             ["learning_rate"] = trainer.Optimizer?.LearningRate,
@@ -213,6 +219,12 @@ public sealed class TrackingCallback : Callback, IDisposable
             ["samples"] = Context.TrainData?.Count,
             ["environment"] = environment,
         };
+        foreach (var (key, value) in ExtraConfig ?? new JsonObject())
+        {
+            config[key] = value?.DeepClone();
+        }
+
+        return config;
     }
 
     private static string? GitCommit()

@@ -87,7 +87,12 @@ public static class RunExporter
             Epochs = store.Metrics(run.Id, "epoch").Select(p => new { p.Step, p.Time, p.Values }),
             System = store.Metrics(run.Id, "system").Select(p => new { p.Step, p.Time, p.Values }),
         };
-        File.WriteAllText(path, JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
+        File.WriteAllText(path, JsonSerializer.Serialize(document, new JsonSerializerOptions
+        {
+            WriteIndented = true,
+            NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+            PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,    // the run files' own style (started_at, ms_per_step)
+        }));
     }
 
     private static string Quote(string value) => value.Contains(',') || value.Contains('"') ? $"\"{value.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : value;

@@ -185,15 +185,22 @@ public sealed class RunStore
         return runs;
     });
 
-    /// <summary>One run by id (or a unique id prefix).</summary>
-    /// <exception cref="KeyNotFoundException">No run, or an ambiguous prefix; the message says which.</exception>
+    /// <summary>One run by id, a unique id prefix, or a unique run name.</summary>
+    /// <exception cref="KeyNotFoundException">No run, or an ambiguous prefix or name; the message says which.</exception>
     public RunInfo Get(string idOrPrefix)
     {
-        var matches = List().Where(r => r.Id.StartsWith(idOrPrefix, StringComparison.Ordinal)).ToList();
+        ArgumentNullException.ThrowIfNull(idOrPrefix);
+        var runs = List();
+        var matches = runs.Where(r => r.Id.StartsWith(idOrPrefix, StringComparison.Ordinal)).ToList();
+        if (matches.Count == 0)
+        {
+            matches = runs.Where(r => string.Equals(r.Name, idOrPrefix, StringComparison.Ordinal)).ToList();
+        }
+
         return matches.Count switch
         {
             1 => matches[0],
-            0 => throw new KeyNotFoundException($"No run \"{idOrPrefix}\" in {Root}."),
+            0 => throw new KeyNotFoundException($"No run \"{idOrPrefix}\" in {Root} (give a run id, a unique prefix of one, or a unique run name; `mixfit runs list` shows them)."),
             _ => throw new KeyNotFoundException($"\"{idOrPrefix}\" matches {matches.Count} runs ({string.Join(", ", matches.Select(m => m.Id))}); give more of the id."),
         };
     }

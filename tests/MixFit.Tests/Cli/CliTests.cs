@@ -26,6 +26,7 @@ public sealed class CliTests : IDisposable
 
         // Before training, one measured line per policy, and the decision follows the rule: train when at most 3x
         // float32's step (the default --max-slowdown), skip otherwise saying how to override.
+        Assert.StartsWith("mixfit compare: small-cnn on fashion-mnist under float32, mixed_bfloat16, mixed_float16", output);   // at once, before loading
         Assert.Contains("Measuring a training step per policy (small-cnn, batch 128, 28x28, cpu):", output);
         var probed = System.Text.RegularExpressions.Regex.Matches(output, @"^  (float32|mixed_bfloat16|mixed_float16)\s+(\d+\.\d) ms/step \([^)]*\)  (run|skip)", System.Text.RegularExpressions.RegexOptions.Multiline)
             .ToDictionary(m => m.Groups[1].Value, m => (Ms: double.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture), Run: m.Groups[3].Value == "run"));
@@ -39,6 +40,8 @@ public sealed class CliTests : IDisposable
         var runs = RunStore.Open(P("store")).List();
         Assert.Equal(probed.Where(p => p.Value.Run).Select(p => p.Key).Order(), runs.Select(r => r.Config["policy"]!.ToString()).Order());
         Assert.All(runs, r => Assert.Equal(RunStatus.Finished, r.Status));
+        Assert.All(runs, r => Assert.Equal("small-cnn", r.Config["model"]!.ToString()));
+        Assert.All(runs, r => Assert.Equal("28", r.Config["image_size"]!.ToString()));
         Assert.All(runs, r => Assert.Equal(probed[r.Config["policy"]!.ToString()].Ms, r.Summary["probe_ms_per_step"], 0.051));
         Assert.Contains("probe ms/step", output);
         Assert.True(File.Exists(P("out/report.html")));
@@ -56,9 +59,11 @@ public sealed class CliTests : IDisposable
 
         // Category ids that differ from the class indices (class i is id (i + 1) * 10), so writing the index fails.
         static string Id(string index) => ((int.Parse(index, System.Globalization.CultureInfo.InvariantCulture) + 1) * 10).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        foreach (var folder in new[] { P("fm"), P("fmtest") })
+        Assert.True(File.Exists(P("fmtest/test.csv")), "--split test writes test.csv");
+        Assert.False(File.Exists(P("fmtest/train.csv")));
+        foreach (var (folder, name) in new[] { (P("fm"), "train.csv"), (P("fmtest"), "test.csv") })
         {
-            string csv = Path.Combine(folder, "train.csv");
+            string csv = Path.Combine(folder, name);
             var lines = File.ReadAllLines(csv);
             File.WriteAllLines(csv, lines.Take(1).Concat(lines.Skip(1).Select(l => l.Split(',')[0] + "," + Id(l.Split(',')[1]))));
             var map = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(Path.Combine(folder, "label_map.json")))!;
@@ -73,10 +78,10 @@ public sealed class CliTests : IDisposable
         Assert.True(File.Exists(P("ckpt/mixfit-model.json")));
         Assert.Equal("folder-run", RunStore.Open(P("store")).List().Single().Name);
 
-        var predict = CliRunner.Run("predict", "--checkpoint", P("ckpt/last.ckpt.safetensors"), "--data", P("fmtest/train.csv"), "-o", P("pred.csv"));
+        var predict = CliRunner.Run("predict", "--checkpoint", P("ckpt/last.ckpt.safetensors"), "--data", P("fmtest/test.csv"), "-o", P("pred.csv"));
         Assert.True(predict.ExitCode == 0, predict.Error);
         var predicted = File.ReadAllLines(P("pred.csv"));
-        var truth = File.ReadAllLines(P("fmtest/train.csv"));
+        var truth = File.ReadAllLines(P("fmtest/test.csv"));
         Assert.Equal("image,category", predicted[0]);
         Assert.Equal(61, predicted.Length);
         var ids = Enumerable.Range(1, 10).Select(i => (i * 10).ToString(System.Globalization.CultureInfo.InvariantCulture)).ToHashSet();

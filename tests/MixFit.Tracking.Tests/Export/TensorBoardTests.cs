@@ -147,6 +147,13 @@ public sealed class TensorBoardTests : IDisposable
         Assert.EndsWith(",1.25,1.75", lines[2]);
         string json = Path.Combine(temp.Root, "r.json");
         RunExporter.ToJson(store, run.Id, json);
-        Assert.Contains("\"val_loss\": 1.75", File.ReadAllText(json));
+        string text = File.ReadAllText(json);
+        Assert.Contains("\"val_loss\": 1.75", text);
+        foreach (var key in new[] { "\"id\":", "\"started_at\":", "\"ended_at\":", "\"steps\":", "\"epochs\":", "\"values\":" })
+        {
+            Assert.Contains(key, text);                              // snake_case, as the run's own files
+        }
+
+        Assert.DoesNotContain("\"StartedAt\"", text);
     }
 }

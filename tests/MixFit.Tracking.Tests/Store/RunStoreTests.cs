@@ -178,4 +178,25 @@ public sealed class RunStoreTests : IDisposable
         Assert.Equal("10/10 [=====] - 1s\nEpoch 2/2\n", File.ReadAllText(path).Replace("\r\n", "\n", StringComparison.Ordinal));
         Assert.Contains("\r 1/10", console.ToString());
     }
+
+    [Fact]
+    public void A_run_is_found_by_id_prefix_or_unique_name()
+    {
+        var store = temp.Open();
+        var a = store.StartRun("baseline");
+        var b = store.StartRun("twin");
+        var c = store.StartRun("twin");
+        foreach (var run in new[] { a, b, c })
+        {
+            run.Finish();
+            run.Dispose();
+        }
+
+        Assert.Equal(a.Id, store.Get("baseline").Id);
+        Assert.Equal(b.Id, store.Get(b.Id).Id);
+        var e = Assert.Throws<KeyNotFoundException>(() => store.Get("twin"));
+        Assert.Contains(b.Id, e.Message);
+        Assert.Contains(c.Id, e.Message);
+        Assert.Contains("runs list", Assert.Throws<KeyNotFoundException>(() => store.Get("nobody")).Message);
+    }
 }
