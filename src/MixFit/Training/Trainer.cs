@@ -107,6 +107,18 @@ public sealed class Trainer : IDisposable
         CompileOptions = options;
     }
 
+    /// <summary>
+    /// Keras' <c>model.summary()</c> with the mixed-precision view: every layer's type, output shape (when
+    /// <paramref name="inputShape"/> is given, e.g. <c>1, 1, 28, 28</c>: one forward pass in eval mode on zeros), parameter
+    /// count, trainable count, dtype policy and weight dtype; then total, trainable, frozen and float32-master counts.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Not compiled yet (the policy decides the dtypes shown).</exception>
+    public string Summary(params long[] inputShape)
+    {
+        RequireCompiled();
+        return ModelSummary.Describe(Module, precision!, inputShape);
+    }
+
     /// <summary>Trains on .NET arrays (e.g. <c>float[n, 1, 28, 28]</c> inputs and <c>long[n]</c> labels), copied into tensors.</summary>
     public History Fit(Array x, Array y, FitOptions? options = null)
     {
