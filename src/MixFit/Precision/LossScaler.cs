@@ -32,7 +32,7 @@ public sealed class LossScaler : IDisposable
 {
     private readonly Dictionary<Optimizer, Stage> stages = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<Optimizer, Tensor> flags = new(ReferenceEqualityComparer.Instance);
-    private readonly HashSet<Optimizer> unchecked_ = new(ReferenceEqualityComparer.Instance);
+    private readonly HashSet<Optimizer> withoutGradients = new(ReferenceEqualityComparer.Instance);
     private Tensor? scale;
     private Tensor? invScale;
     private Tensor? growthTracker;
@@ -154,11 +154,11 @@ public sealed class LossScaler : IDisposable
         flags[optimizer] = foundInf.MoveToOuterDisposeScope();
         if (gradients.Length == 0)
         {
-            unchecked_.Add(optimizer);
+            withoutGradients.Add(optimizer);
         }
         else
         {
-            unchecked_.Remove(optimizer);
+            withoutGradients.Remove(optimizer);
         }
     }
 
@@ -186,7 +186,7 @@ public sealed class LossScaler : IDisposable
             Unscale(optimizer);
         }
 
-        if (unchecked_.Contains(optimizer))
+        if (withoutGradients.Contains(optimizer))
         {
             throw new InvalidOperationException(
                 "No inf checks were recorded for this optimizer: none of its parameters has a gradient (PyTorch's GradScaler says the same). "
@@ -233,7 +233,7 @@ public sealed class LossScaler : IDisposable
 
         stages.Clear();
         flags.Clear();
-        unchecked_.Clear();
+        withoutGradients.Clear();
         iterations++;
     }
 
