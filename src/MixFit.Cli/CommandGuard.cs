@@ -64,10 +64,13 @@ internal static class CommandGuard
             or SqliteException
         || (e is MixFit.Callbacks.CallbackException { InnerException: { } inner } && IsBadInput(inner));
 
+    /// <summary>An exception's message for a user: without .NET's " (Parameter 'x')" suffix on argument errors.</summary>
+    internal static string UserMessage(Exception e) =>
+        e is ArgumentException { ParamName: { } param } ? e.Message.Replace($" (Parameter '{param}')", "", StringComparison.Ordinal) : e.Message;
+
     private static void Report(TextWriter error, string kind, Exception e)
     {
-        string message = e is ArgumentException { ParamName: { } param } ? e.Message.Replace($" (Parameter '{param}')", "", StringComparison.Ordinal) : e.Message;
-        error.WriteLine($"{kind}: {message}");
+        error.WriteLine($"{kind}: {UserMessage(e)}");
         if (Environment.GetEnvironmentVariable(DebugVariable) is "1" or "true")
         {
             error.WriteLine(e);

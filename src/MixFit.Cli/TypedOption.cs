@@ -25,8 +25,7 @@ internal static class TypedOption
                 }
                 catch (Exception e) when (e is ArgumentException or FormatException)
                 {
-                    string message = e is ArgumentException { ParamName: { } param } ? e.Message.Replace($" (Parameter '{param}')", "", StringComparison.Ordinal) : e.Message;
-                    result.AddError($"{name}: {message}");
+                    result.AddError($"{name}: {CommandGuard.UserMessage(e)}");
                     return null;
                 }
             },
