@@ -65,11 +65,7 @@ public sealed record OptimizerConfig
     {
         ArgumentNullException.ThrowIfNull(groups);
         var optimizer = Create(groups.SelectMany(g => g.Parameters), Fused);
-        foreach (var group in groups.Where(g => g.LearningRateScale != 1.0))
-        {
-            optimizer.SetLearningRateScale(group.Parameters, group.LearningRateScale);
-        }
-
+        ParameterGroup.ApplyScales(optimizer, groups);
         return optimizer;
     }
 

@@ -86,11 +86,7 @@ public sealed record CompileOptions
         }
 
         var optimizer = OptimizerFactory(groups.SelectMany(g => g.Parameters).ToArray());
-        foreach (var group in groups.Where(g => g.LearningRateScale != 1.0))
-        {
-            optimizer.SetLearningRateScale(group.Parameters, group.LearningRateScale);
-        }
-
+        ParameterGroup.ApplyScales(optimizer, groups);
         return optimizer;
     }
 }
