@@ -30,7 +30,7 @@ internal static class RunsCommand
         command.SetAction(parse => CommandGuard.Run(() =>
         {
             string root = Path.GetFullPath(parse.GetValue(store) ?? RunStore.DefaultRoot);
-            var runs = File.Exists(Path.Combine(root, "mixfit.db")) ? RunStore.OpenReadOnly(root).List() : Array.Empty<RunInfo>();
+            var runs = RunStore.Exists(root) ? RunStore.OpenReadOnly(root).List() : Array.Empty<RunInfo>();
             if (runs.Count == 0)
             {
                 Console.WriteLine($"No runs in {root} yet. `mixfit compare` or `mixfit train` record runs there (--store or ${RunStore.EnvironmentVariable} to look elsewhere).");

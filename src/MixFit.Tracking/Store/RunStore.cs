@@ -42,7 +42,7 @@ public sealed class RunStore
         this.readOnly = readOnly;
         if (readOnly)
         {
-            if (!File.Exists(DatabasePath))
+            if (!Exists(root))
             {
                 throw new DirectoryNotFoundException($"No run store at {root} (no mixfit.db there yet): `mixfit train` or `mixfit compare` create one, or give --store / ${EnvironmentVariable}.");
             }
@@ -87,10 +87,15 @@ public sealed class RunStore
     /// <summary>Whether this store was opened for reading only (<see cref="OpenReadOnly"/>).</summary>
     public bool IsReadOnly => readOnly;
 
-    private string DatabasePath => Path.Combine(Root, "mixfit.db");
+    private string DatabasePath => DatabaseIn(Root);
 
     /// <summary>The default store folder: <c>MIXFIT_RUNS_DIR</c> or <c>./mixfit-runs</c>.</summary>
     public static string DefaultRoot => Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } dir ? dir : Path.GetFullPath("mixfit-runs");
+
+    /// <summary>Whether a store (its <c>mixfit.db</c>) exists at <paramref name="root"/>; asks the file system only.</summary>
+    public static bool Exists(string root) => File.Exists(DatabaseIn(Path.GetFullPath(root)));
+
+    private static string DatabaseIn(string root) => Path.Combine(root, "mixfit.db");
 
     /// <summary>Opens (creating if needed) the store at <paramref name="root"/> (default <see cref="DefaultRoot"/>) for reading and writing.</summary>
     /// <exception cref="IOException">The folder cannot be written; the message names it and says what still works.</exception>
@@ -485,19 +490,9 @@ public sealed class RunStore
             builder.DataSource = new Uri(DatabasePath).AbsoluteUri + "?immutable=1";
         }
 
+        // (A WAL reader that cannot open or read, e.g. on a read-only mount, is retried as immutable by Query.)
         var connection = new SqliteConnection(builder.ToString());
-        try
-        {
-            connection.Open();
-        }
-        catch (SqliteException) when (readOnly && !immutable)
-        {
-            // A WAL database on a read-only mount: read it as immutable (nobody can write there).
-            connection.Dispose();
-            builder.DataSource = new Uri(DatabasePath).AbsoluteUri + "?immutable=1";
-            connection = new SqliteConnection(builder.ToString());
-            connection.Open();
-        }
+        connection.Open();
 
         if (!readOnly)
         {
