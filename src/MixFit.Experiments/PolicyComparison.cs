@@ -82,12 +82,7 @@ public static class PolicyComparison
         {
             output.Write($"  {policy.Name,-15} ");
             output.Flush();
-            Session.Clear(train.Seed);
-            var (trainer, _) = TrainingJob.CreateTrainer(train with { Policy = policy }, data, device);
-            using (trainer)
-            {
-                timings.Add(StepProbe.Measure(trainer, data.Train, probeOptions, timings.FirstOrDefault()?.MsPerStep));
-            }
+            timings.Add(TrainingJob.ProbeStep(train, policy, data, device, probeOptions, timings.FirstOrDefault()?.MsPerStep));
 
             var decision = PrecisionAdvice.Decide(timings, options.MaxSlowdown)[^1];
             var timing = timings[^1];

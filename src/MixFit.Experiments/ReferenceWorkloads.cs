@@ -41,12 +41,7 @@ public static class ReferenceWorkloads
             {
                 progress.Write($"  measuring {name} under {policy.Name}... ");
                 progress.Flush();
-                Session.Clear(options.Seed);
-                var (trainer, _) = TrainingJob.CreateTrainer(options with { Policy = policy }, data, device);
-                using (trainer)
-                {
-                    timings.Add(StepProbe.Measure(trainer, data.Train, probe ?? new StepProbeOptions { FarSlower = SkipOnLargerFactor }, timings.FirstOrDefault()?.MsPerStep));
-                }
+                timings.Add(TrainingJob.ProbeStep(options, policy, data, device, probe ?? new StepProbeOptions { FarSlower = SkipOnLargerFactor }, timings.FirstOrDefault()?.MsPerStep));
 
                 progress.WriteLine($"{timings[^1].MsPerStep:F1} ms/step");
             }

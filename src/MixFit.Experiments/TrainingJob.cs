@@ -109,7 +109,8 @@ public static class TrainingJob
 
         if (options.CheckpointDirectory is { } folder)
         {
-            callbacks.Add(new LambdaCallback { EpochBegin = (_, _) => ResumedRun.Write(folder, tracking.Run?.Id) });
+            // Once the tracker (first in the list) has its run: the checkpoint folder remembers which run it belongs to.
+            callbacks.Add(new LambdaCallback { TrainBegin = _ => ResumedRun.Write(folder, tracking.Run?.Id) });
         }
 
         var history = trainer.Fit(data.Train, new FitOptions
@@ -144,6 +145,21 @@ public static class TrainingJob
     internal static ExperimentData LoadData(TrainJobOptions options) =>
         ExperimentData.Load(
             options.Data, options.ResolvedImageSize, options.Model.ChannelsFor, options.BatchSize, options.ValidationSplit, options.Seed, options.LabelMap, options.Limit);
+
+    /// <summary>
+    /// Times a training step of the options' model under <paramref name="policy"/> on a throw-away trainer built as
+    /// training builds it (same seed), for <c>compare</c>'s probe and <c>doctor</c>'s reference workloads.
+    /// </summary>
+    internal static StepTiming ProbeStep(
+        TrainJobOptions options, DTypePolicy policy, ExperimentData data, TorchSharp.torch.Device device, StepProbeOptions probe, double? baselineMs)
+    {
+        Session.Clear(options.Seed);
+        var (trainer, _) = CreateTrainer(options with { Policy = policy }, data, device);
+        using (trainer)
+        {
+            return StepProbe.Measure(trainer, data.Train, probe, baselineMs);
+        }
+    }
 
     /// <summary>
     /// Builds the options' model for <paramref name="data"/> (pretrained weights loaded, base frozen if asked) and a
