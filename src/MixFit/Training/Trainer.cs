@@ -28,6 +28,7 @@ namespace MixFit.Training;
 public sealed class Trainer : IDisposable
 {
     private static readonly IReadOnlyDictionary<string, double> NoLogs = new Dictionary<string, double>();
+    private static readonly IReadOnlyDictionary<string, Tensor> NoDeviceLogs = new Dictionary<string, Tensor>();
     private readonly Device? requestedDevice;
     private PrecisionStrategy? precision;
     private List<Metric> metrics = new();
@@ -362,7 +363,7 @@ public sealed class Trainer : IDisposable
             Loss!.Validate(output, target);
         }
 
-        logs.Update(Loss!.Compute(output, target), output, target, new Dictionary<string, Tensor>());
+        logs.Update(Loss!.Compute(output, target), output, target, NoDeviceLogs);
     }
 
     private Dictionary<string, double> RunEvaluation(IBatchSource data, CallbackList callbacks, TrainingContext context)
