@@ -14,9 +14,10 @@ internal static class PredictCommand
         var output = TypedOption.Plain("--out", "Where to write image,category.", "predictions.csv");
         output.Aliases.Add("-o");
         var device = TypedOption.Create("--device", "auto, cpu, cuda or cuda:N.", DeviceChoice.Parse, DeviceChoice.Auto.Name);
-        var command = new Command("predict", "Predict the category of every image in a CSV with a trained checkpoint.") { checkpoint, data, images, output, device };
+        var probabilities = new Option<bool>("--probabilities") { Description = "Also write each class's probability as p_<category> columns." };
+        var command = new Command("predict", "Predict the category of every image in a CSV with a trained checkpoint.") { checkpoint, data, images, output, device, probabilities };
         command.SetAction(parse => CommandGuard.Run(() =>
-            PredictionJob.Run(parse.GetValue(checkpoint)!, parse.GetValue(data)!, parse.GetValue(images), parse.GetValue(output)!, Console.Out, device: parse.GetValue(device))));
+            PredictionJob.Run(parse.GetValue(checkpoint)!, parse.GetValue(data)!, parse.GetValue(images), parse.GetValue(output)!, Console.Out, device: parse.GetValue(device), probabilities: parse.GetValue(probabilities))));
         return command;
     }
 }

@@ -58,13 +58,19 @@ internal sealed class TrainOptionsBinder
 
     public Option<string?> Store { get; } = RunsCommand.StoreOption();
 
+    public Option<string[]?> Metrics { get; } = TypedOption.Create(
+        "--metrics", $"Metrics beside the loss, comma-separated: {string.Join(", ", MixFit.Metrics.Metric.Names)}.", ParseMetrics, string.Join(",", Defaults.Metrics));
+
+    public Option<ClassWeights?> ClassWeight { get; } = TypedOption.Create(
+        "--class-weight", "balanced, or class=weight pairs such as 0=1,6=2.5 (class indices; others weigh 1).", ClassWeights.Parse, "none");
+
     public Option<int?> Limit { get; } = new("--limit") { Description = "Use only the first N training images (quick runs)." };
 
     public Option<int> Verbose { get; } = TypedOption.Plain("--verbose", "0 silent, 1 progress bar, 2 one line per epoch.", Defaults.Verbose);
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option?[] { Data, LabelMap, Model, Weights, FreezeBase, TrainBase, Policy, LossScale, Epochs, BatchSize, LearningRate, Optimizer, ImageSize, ValidationSplit, Seed, Device, Store, Limit, Verbose })
+        foreach (var option in new Option?[] { Data, LabelMap, Model, Weights, FreezeBase, TrainBase, Policy, LossScale, Epochs, BatchSize, LearningRate, Optimizer, ImageSize, ValidationSplit, Seed, Device, Store, Limit, Verbose, Metrics, ClassWeight })
         {
             if (option is not null)
             {
@@ -99,7 +105,28 @@ internal sealed class TrainOptionsBinder
             Store = parse.GetValue(Store),
             Limit = parse.GetValue(Limit),
             Verbose = parse.GetValue(Verbose),
+            Metrics = parse.GetValue(Metrics) is { Length: > 0 } metrics ? metrics : Defaults.Metrics,
+            ClassWeight = parse.GetValue(ClassWeight),
         };
+    }
+
+    private static string[] ParseMetrics(string text)
+    {
+        var names = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(n => n.ToLowerInvariant()).ToArray();
+        foreach (var name in names)
+        {
+            if (!MixFit.Metrics.Metric.Names.Contains(name))
+            {
+                throw new ArgumentException($"unknown metric \"{name}\". Valid metrics: {string.Join(", ", MixFit.Metrics.Metric.Names)}.");
+            }
+        }
+
+        if (names.Distinct().Count() != names.Length)
+        {
+            throw new ArgumentException($"\"{text}\" names a metric twice.");
+        }
+
+        return names;
     }
 
     private static string ParseOptimizerName(string name)

@@ -18,6 +18,11 @@ internal static class TypedOption
             Description = $"{description} Default: {defaultText}.",
             CustomParser = result =>
             {
+                if (result.Tokens.Count == 0)
+                {
+                    return null;
+                }
+
                 string text = result.Tokens.Count == 1 ? result.Tokens[0].Value : string.Join(' ', result.Tokens.Select(t => t.Value));
                 try
                 {

@@ -35,6 +35,9 @@ public sealed class ExperimentData : IDisposable
     /// <summary>The classes.</summary>
     public LabelMap Labels { get; }
 
+    /// <summary>How many training samples each class has (index = class), for <c>--class-weight balanced</c>.</summary>
+    public IReadOnlyList<long> ClassCounts { get; private init; } = Array.Empty<long>();
+
     /// <summary>Channels of the batches.</summary>
     public int Channels { get; }
 
@@ -88,10 +91,16 @@ public sealed class ExperimentData : IDisposable
         if (validationSplit > 0)
         {
             var (train, validation) = dataset.Split(validationSplit, seed);
-            return new ExperimentData(new ImagePipeline(train, options), new ImagePipeline(validation, evaluation), null, dataset.Labels!, channels, $"{spec} ({train.Count} train, {validation.Count} validation)");
+            return new ExperimentData(new ImagePipeline(train, options), new ImagePipeline(validation, evaluation), null, dataset.Labels!, channels, $"{spec} ({train.Count} train, {validation.Count} validation)")
+            {
+                ClassCounts = Count(train.Records.Select(r => r.Label ?? -1), dataset.Labels!.Count),
+            };
         }
 
-        return new ExperimentData(new ImagePipeline(dataset, options), null, null, dataset.Labels!, channels, $"{spec} ({dataset.Count} images)");
+        return new ExperimentData(new ImagePipeline(dataset, options), null, null, dataset.Labels!, channels, $"{spec} ({dataset.Count} images)")
+        {
+            ClassCounts = Count(dataset.Records.Select(r => r.Label ?? -1), dataset.Labels!.Count),
+        };
     }
 
     /// <summary>Builds a pipeline over an unlabelled CSV of images for prediction.</summary>
@@ -120,9 +129,11 @@ public sealed class ExperimentData : IDisposable
         IBatchSource trainSource = source;
         IBatchSource? validation = null;
         var views = new List<Tensor>();
+        long trained = y.shape[0];
         if (validationSplit > 0)
         {
             var (t, v) = source.SplitLast(validationSplit, batchSize);
+            trained = t.X.shape[0];
             trainSource = t;
             validation = v;
             views.AddRange(new[] { t.X, t.Y!, v.X, v.Y! });
@@ -140,9 +151,22 @@ public sealed class ExperimentData : IDisposable
 
         var labels = new LabelMap(FashionMnist.ClassNames.Select((name, i) => (i.ToString(System.Globalization.CultureInfo.InvariantCulture), name)));
         string description = $"Fashion-MNIST {(FashionMnist.FullSetInstalled ? "full set" : "embedded subset")}, {x.shape[0]} training images, {testX.shape[0]} test images";
-        var data = new ExperimentData(trainSource, validation, testSource, labels, channels, description);
+        using var trainedLabels = y.narrow(0, 0, trained).cpu();
+        var counts = Count(trainedLabels.data<long>().ToArray().Select(l => (int)l), labels.Count);
+        var data = new ExperimentData(trainSource, validation, testSource, labels, channels, description) { ClassCounts = counts };
         data.owned.AddRange(views.Concat(new[] { x, y, testX, testY }));
         return data;
+    }
+
+    private static long[] Count(IEnumerable<int> labels, int classes)
+    {
+        var counts = new long[classes];
+        foreach (int label in labels.Where(l => l >= 0 && l < classes))
+        {
+            counts[label]++;
+        }
+
+        return counts;
     }
 
     private static Tensor Adapt28(Tensor x, int size, int channels)

@@ -5,7 +5,10 @@ using static TorchSharp.torch;
 
 namespace MixFit.Experiments;
 
-/// <summary>Predicts the class of every image in a CSV with a trained checkpoint; writes <c>image,category</c> with the original category ids.</summary>
+/// <summary>
+/// Predicts the class of every image in a CSV with a trained checkpoint; writes <c>image,category</c> with the
+/// original category ids and, when asked, one probability column per class (<c>p_&lt;category id&gt;</c>).
+/// </summary>
 public static class PredictionJob
 {
     /// <summary>Runs the prediction; returns the number of images predicted.</summary>
@@ -17,7 +20,8 @@ public static class PredictionJob
     /// <param name="log">Where the one-line summary goes.</param>
     /// <param name="batchSize">Prediction batch size. Default 64.</param>
     /// <param name="device">Where to run; null: auto.</param>
-    public static int Run(string checkpoint, string csv, string? images, string output, TextWriter log, int batchSize = 64, DeviceChoice? device = null)
+    /// <param name="probabilities">Also write each class's probability (softmax of the logits), 6 significant digits.</param>
+    public static int Run(string checkpoint, string csv, string? images, string output, TextWriter log, int batchSize = 64, DeviceChoice? device = null, bool probabilities = false)
     {
         if (!File.Exists(checkpoint))
         {
@@ -31,12 +35,27 @@ public static class PredictionJob
         trainer.Compile(new CompileOptions { Policy = MixFit.Precision.DTypePolicy.Parse(spec.Policy), ModuleOverrides = model.PrecisionOverrides });
         var (pipeline, dataset) = ExperimentData.Unlabelled(csv, images ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(csv))!, "images"), spec.ImageSize, spec.Channels, batchSize);
         using var scope = NewDisposeScope();
-        var classes = trainer.Predict(pipeline).argmax(1).data<long>().ToArray();
+        var scores = trainer.PredictProbabilities(pipeline);
+        var classes = scores.argmax(1).data<long>().ToArray();
+        int columns = (int)scores.shape[1];
+        var values = probabilities ? scores.data<float>().ToArray() : Array.Empty<float>();
         var labels = spec.LabelMap;
-        var text = new StringBuilder("image,category\n");
+        var text = new StringBuilder("image,category");
+        for (int c = 0; probabilities && c < columns; c++)
+        {
+            text.Append(",p_").Append(labels.IdOf(c));
+        }
+
+        text.Append('\n');
         for (int i = 0; i < classes.Length; i++)
         {
-            text.Append(dataset.Records[i].Name).Append(',').Append(labels.IdOf((int)classes[i])).Append('\n');
+            text.Append(dataset.Records[i].Name).Append(',').Append(labels.IdOf((int)classes[i]));
+            for (int c = 0; probabilities && c < columns; c++)
+            {
+                text.Append(',').Append(values[(i * columns) + c].ToString("G6", System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            text.Append('\n');
         }
 
         string? folder = Path.GetDirectoryName(Path.GetFullPath(output));

@@ -10,6 +10,8 @@ namespace MixFit.Experiments;
 /// </summary>
 public sealed record TrainJobOptions
 {
+    private static readonly string[] DefaultMetrics = { "accuracy" };
+
     /// <summary><c>fashion-mnist</c> or a folder with <c>train.csv</c> and <c>images/</c>. Default <c>fashion-mnist</c>.</summary>
     public string Data { get; init; } = "fashion-mnist";
 
@@ -39,6 +41,12 @@ public sealed record TrainJobOptions
 
     /// <summary>The optimizer and its learning rate. Default adam at 1e-3.</summary>
     public OptimizerConfig Optimizer { get; init; } = new();
+
+    /// <summary>The metrics logged beside the loss (Keras names: accuracy, precision, recall, auc, ...). Default accuracy.</summary>
+    public IReadOnlyList<string> Metrics { get; init; } = DefaultMetrics;
+
+    /// <summary>Class weights for the training loss and metrics, or null for none.</summary>
+    public ClassWeights? ClassWeight { get; init; }
 
     /// <summary>Input size in pixels; null: the model's default (28 for the small CNN, 64 for backbones).</summary>
     public int? ImageSize { get; init; }

@@ -96,6 +96,7 @@ public static class TrainingJob
                 ["weights"] = options.Weights,
                 ["freeze_base"] = options.FreezeBase,
                 ["device"] = device.type.ToString().ToLowerInvariant(),
+                ["class_weight"] = options.ClassWeight?.Text,
             },
         };
         var cancel = new CancellationCallback(cancellation);
@@ -117,6 +118,7 @@ public static class TrainingJob
         {
             Epochs = options.Epochs, InitialEpoch = initialEpoch, InitialStep = initialStep, BatchSize = options.BatchSize, Seed = options.Seed,
             ValidationData = data.Validation, Verbose = options.Verbose, Callbacks = callbacks, Output = write.ForFit,
+            ClassWeight = options.ClassWeight?.Resolve(data.ClassCounts),
         });
 
         if (cancel.Cancelled && options.CheckpointDirectory is { } checkpoints && cancel.Context.InterruptedAt is { } at)
@@ -189,7 +191,7 @@ public static class TrainingJob
             Optimizer = options.Optimizer,
             LossScale = options.LossScale,
             ModuleOverrides = model.PrecisionOverrides,
-            Metrics = new[] { "accuracy" },
+            Metrics = options.Metrics,
         });
         return (trainer, spec);
     }

@@ -10,8 +10,15 @@ namespace MixFit.Data;
 public sealed class TensorBatchSource : IBatchSource
 {
     /// <summary>Creates the source.</summary>
+    /// <param name="x">The inputs, batch-first.</param>
+    /// <param name="y">The targets, or null (prediction).</param>
+    /// <param name="batchSize">Samples per batch.</param>
+    /// <param name="shuffle">A new order every epoch.</param>
+    /// <param name="seed">The base seed of the shuffle.</param>
+    /// <param name="dropRemainder">Drop a last, smaller batch.</param>
+    /// <param name="sampleWeight">One weight per sample ([samples]), batched with the data; null: none.</param>
     /// <exception cref="ArgumentException">Empty data, mismatched first dimensions, or a non-positive batch size; the message gives the values.</exception>
-    public TensorBatchSource(Tensor x, Tensor? y, int batchSize, bool shuffle = false, long seed = 0, bool dropRemainder = false)
+    public TensorBatchSource(Tensor x, Tensor? y, int batchSize, bool shuffle = false, long seed = 0, bool dropRemainder = false, Tensor? sampleWeight = null)
     {
         ArgumentNullException.ThrowIfNull(x);
         if (x.shape.Length == 0 || x.shape[0] == 0)
@@ -30,8 +37,15 @@ public sealed class TensorBatchSource : IBatchSource
             throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"The batch size must be at least 1, got {batchSize}.");
         }
 
+        if (sampleWeight is not null && (sampleWeight.dim() != 1 || sampleWeight.shape[0] != x.shape[0]))
+        {
+            throw new ArgumentException(
+                $"Inputs have {x.shape[0]} samples but sample weights have shape [{string.Join(",", sampleWeight.shape)}]; expected [{x.shape[0]}].", nameof(sampleWeight));
+        }
+
         X = x;
         Y = y;
+        SampleWeight = sampleWeight;
         BatchSize = batchSize;
         Shuffle = shuffle;
         Seed = seed;
@@ -43,6 +57,9 @@ public sealed class TensorBatchSource : IBatchSource
 
     /// <summary>All targets, or null.</summary>
     public Tensor? Y { get; }
+
+    /// <summary>The per-sample weights, or null.</summary>
+    public Tensor? SampleWeight { get; }
 
     /// <summary>Samples per batch.</summary>
     public int BatchSize { get; }
@@ -80,8 +97,8 @@ public sealed class TensorBatchSource : IBatchSource
 
         long train = total - validation;
         return (
-            new TensorBatchSource(X.narrow(0, 0, train), Y?.narrow(0, 0, train), BatchSize, Shuffle, Seed, DropRemainder),
-            new TensorBatchSource(X.narrow(0, train, validation), Y?.narrow(0, train, validation), validationBatchSize));
+            new TensorBatchSource(X.narrow(0, 0, train), Y?.narrow(0, 0, train), BatchSize, Shuffle, Seed, DropRemainder, SampleWeight?.narrow(0, 0, train)),
+            new TensorBatchSource(X.narrow(0, train, validation), Y?.narrow(0, train, validation), validationBatchSize, sampleWeight: SampleWeight?.narrow(0, train, validation)));
     }
 
     /// <inheritdoc />
@@ -107,12 +124,12 @@ public sealed class TensorBatchSource : IBatchSource
 
                 if (order is null)
                 {
-                    yield return new Batch(X.narrow(0, start, size), Y?.narrow(0, start, size));
+                    yield return new Batch(X.narrow(0, start, size), Y?.narrow(0, start, size)) { SampleWeight = SampleWeight?.narrow(0, start, size) };
                 }
                 else
                 {
                     var index = order.narrow(0, start, size);
-                    yield return new Batch(X.index_select(0, index), Y?.index_select(0, index));
+                    yield return new Batch(X.index_select(0, index), Y?.index_select(0, index)) { SampleWeight = SampleWeight?.index_select(0, index) };
                 }
             }
         }

@@ -18,7 +18,7 @@ public sealed class BinaryCrossentropy : Loss
     public override string Name => "binary_crossentropy";
 
     /// <inheritdoc />
-    public override Tensor Compute(Tensor output, Tensor target)
+    public override Tensor PerSample(Tensor output, Tensor target)
     {
         CheckSameShape(output, target);
         if (!FromLogits && output.dtype is ScalarType.Float16 or ScalarType.BFloat16)
@@ -29,8 +29,8 @@ public sealed class BinaryCrossentropy : Loss
 
         var x = output.to(ScalarType.Float32);
         var y = target.to(ScalarType.Float32);
-        return FromLogits
-            ? nn.functional.binary_cross_entropy_with_logits(x, y)
-            : nn.functional.binary_cross_entropy(x.clamp(1e-7, 1 - 1e-7), y);
+        return MeanPerSample(FromLogits
+            ? nn.functional.binary_cross_entropy_with_logits(x, y, reduction: nn.Reduction.None)
+            : nn.functional.binary_cross_entropy(x.clamp(1e-7, 1 - 1e-7), y, reduction: nn.Reduction.None));
     }
 }

@@ -15,7 +15,7 @@ public sealed class CategoricalCrossentropy : CrossentropyLoss
     public override string Name => "categorical_crossentropy";
 
     /// <inheritdoc />
-    public override Tensor Compute(Tensor output, Tensor target)
+    public override Tensor PerSample(Tensor output, Tensor target)
     {
         CheckSameShape(output, target);
         var targets = target.to(ScalarType.Float32);
@@ -24,6 +24,6 @@ public sealed class CategoricalCrossentropy : CrossentropyLoss
             targets = targets * (1 - LabelSmoothing) + LabelSmoothing / output.shape[1];
         }
 
-        return -(targets * LogProbabilities(output)).sum(1).mean();
+        return -(targets * LogProbabilities(output)).sum(1);
     }
 }

@@ -37,9 +37,33 @@ public abstract class Loss
             _ => throw new ArgumentException($"Unknown loss \"{name}\". Valid losses: {string.Join(", ", Names)}.", nameof(name)),
         };
 
-    /// <summary>The mean loss over the batch, a 0-dim float32 tensor.</summary>
+    /// <summary>
+    /// The batch's loss, a 0-dim float32 tensor: the mean of <see cref="PerSample"/> or, with
+    /// <paramref name="sampleWeight"/>, the sum of the weighted per-sample losses divided by the batch size (Keras'
+    /// default <c>sum_over_batch_size</c> reduction, so a weight of 2 counts a sample twice).
+    /// </summary>
+    /// <param name="output">The model's outputs, batch-first.</param>
+    /// <param name="target">The targets, batch-first.</param>
+    /// <param name="sampleWeight">One weight per sample, shape [batch] (or [batch, 1]); null: every sample weighs 1.</param>
+    /// <exception cref="ArgumentException">Outputs, targets or weights have incompatible shapes; the message names them.</exception>
+    public Tensor Compute(Tensor output, Tensor target, Tensor? sampleWeight = null)
+    {
+        var perSample = PerSample(output, target);
+        if (sampleWeight is null)
+        {
+            return perSample.mean();
+        }
+
+        return (perSample * SampleWeights.Check(sampleWeight, perSample.shape[0], Name).to(ScalarType.Float32, perSample.device)).mean();
+    }
+
+    /// <summary>Each sample's loss, a float32 tensor [batch] (values of several outputs per sample are averaged).</summary>
     /// <exception cref="ArgumentException">Outputs and targets have incompatible shapes; the message names both.</exception>
-    public abstract Tensor Compute(Tensor output, Tensor target);
+    public abstract Tensor PerSample(Tensor output, Tensor target);
+
+    /// <summary>The mean over every dimension but the first: one value per sample.</summary>
+    protected static Tensor MeanPerSample(Tensor elements) =>
+        elements.dim() <= 1 ? elements : elements.reshape(elements.shape[0], -1).mean(new long[] { 1 });
 
     /// <summary>
     /// Checks that targets fit the outputs (class indices within range, shapes agree). Reads the targets' range on the

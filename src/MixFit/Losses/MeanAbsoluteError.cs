@@ -9,9 +9,9 @@ public sealed class MeanAbsoluteError : Loss
     public override string Name => "mean_absolute_error";
 
     /// <inheritdoc />
-    public override Tensor Compute(Tensor output, Tensor target)
+    public override Tensor PerSample(Tensor output, Tensor target)
     {
         CheckSameShape(output, target);
-        return (output.to(ScalarType.Float32) - target.to(ScalarType.Float32)).abs().mean();
+        return MeanPerSample((output.to(ScalarType.Float32) - target.to(ScalarType.Float32)).abs());
     }
 }

@@ -21,7 +21,7 @@ public sealed class SparseCategoricalCrossentropy : CrossentropyLoss
     public override bool SparseTargets => true;
 
     /// <inheritdoc />
-    public override Tensor Compute(Tensor output, Tensor target)
+    public override Tensor PerSample(Tensor output, Tensor target)
     {
         CheckShapes(output, target);
         var labels = target.to(ScalarType.Int64);
@@ -29,11 +29,11 @@ public sealed class SparseCategoricalCrossentropy : CrossentropyLoss
         var nll = -logProbabilities.gather(1, labels.unsqueeze(1)).squeeze(1);
         if (LabelSmoothing == 0)
         {
-            return nll.mean();
+            return nll;
         }
 
         var uniform = -logProbabilities.mean(new long[] { 1 });
-        return ((1 - LabelSmoothing) * nll + LabelSmoothing * uniform).mean();
+        return (1 - LabelSmoothing) * nll + LabelSmoothing * uniform;
     }
 
     /// <inheritdoc />

@@ -13,6 +13,6 @@ public sealed class BinaryAccuracy : Metric
     public double Threshold { get; }
 
     /// <inheritdoc />
-    public override Tensor BatchTotals(Tensor output, Tensor target) =>
-        SumAndCount(output.to(ScalarType.Float32).gt(Threshold).eq(target.to(ScalarType.Float32).gt(0.5)));
+    public override Tensor BatchTotals(Tensor output, Tensor target, Tensor? sampleWeight) =>
+        SumAndCount(output.to(ScalarType.Float32).gt(Threshold).eq(target.to(ScalarType.Float32).gt(0.5)), sampleWeight);
 }

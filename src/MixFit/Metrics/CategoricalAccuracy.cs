@@ -12,5 +12,5 @@ public sealed class CategoricalAccuracy : Metric
     }
 
     /// <inheritdoc />
-    public override Tensor BatchTotals(Tensor output, Tensor target) => SumAndCount(output.argmax(1).eq(target.argmax(1)));
+    public override Tensor BatchTotals(Tensor output, Tensor target, Tensor? sampleWeight) => SumAndCount(output.argmax(1).eq(target.argmax(1)), sampleWeight);
 }

@@ -18,5 +18,5 @@ public sealed class Mean(string name = "loss") : Metric(name)
     }
 
     /// <summary>The mean of every element of <paramref name="output"/> (the target is ignored): Keras' <c>Mean.update_state(values)</c>.</summary>
-    public override Tensor BatchTotals(Tensor output, Tensor target) => SumAndCount(output.detach());
+    public override Tensor BatchTotals(Tensor output, Tensor target, Tensor? sampleWeight) => SumAndCount(output.detach(), sampleWeight);
 }

@@ -12,5 +12,5 @@ public sealed class SparseCategoricalAccuracy : Metric
     }
 
     /// <inheritdoc />
-    public override Tensor BatchTotals(Tensor output, Tensor target) => SumAndCount(output.argmax(1).eq(target.to(ScalarType.Int64)));
+    public override Tensor BatchTotals(Tensor output, Tensor target, Tensor? sampleWeight) => SumAndCount(output.argmax(1).eq(target.to(ScalarType.Int64)), sampleWeight);
 }

@@ -13,10 +13,10 @@ public sealed class SparseTopKCategoricalAccuracy : Metric
     public int K { get; }
 
     /// <inheritdoc />
-    public override Tensor BatchTotals(Tensor output, Tensor target)
+    public override Tensor BatchTotals(Tensor output, Tensor target, Tensor? sampleWeight)
     {
         int k = (int)Math.Min(K, output.shape[1]);
         var top = output.topk(k, 1).indexes;
-        return SumAndCount(top.eq(target.to(ScalarType.Int64).unsqueeze(1)).any(1));
+        return SumAndCount(top.eq(target.to(ScalarType.Int64).unsqueeze(1)).any(1), sampleWeight);
     }
 }

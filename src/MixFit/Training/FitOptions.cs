@@ -52,6 +52,22 @@ public sealed record FitOptions
     /// <summary>Micro-batches per optimizer step. Default 1.</summary>
     public int GradientAccumulation { get; init; } = 1;
 
+    /// <summary>
+    /// Keras' <c>class_weight</c>: the weight of each class index in the training loss and metrics (not in validation),
+    /// e.g. <c>{ [0] = 1, [1] = 5 }</c> to count class 1's samples five times; missing classes weigh 1. The class of a
+    /// sample is its integer target, the argmax of a one-hot row, or the rounded binary target. Null: none.
+    /// Cannot be combined with sample weights.
+    /// </summary>
+    public IReadOnlyDictionary<int, double>? ClassWeight { get; init; }
+
+    /// <summary>
+    /// Keras' <c>sample_weight</c> for in-memory data: one weight per sample of <c>x</c>, shape [samples], float;
+    /// split with the data by <see cref="ValidationSplit"/> and shuffled with it. A batch source instead supplies
+    /// <see cref="Batch.SampleWeight"/>. Null: every sample weighs 1.
+    /// </summary>
+    [JsonIgnore]
+    public TorchSharp.torch.Tensor? SampleWeight { get; init; }
+
     /// <summary>Where the progress log goes; null: the console.</summary>
     [JsonIgnore]
     public TextWriter? Output { get; init; }
@@ -98,6 +114,22 @@ public sealed record FitOptions
         if (StepsPerEpoch is < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(StepsPerEpoch), StepsPerEpoch, $"Steps per epoch must be at least 1, got {StepsPerEpoch}.");
+        }
+
+        if (ClassWeight is { } classWeight)
+        {
+            if (SampleWeight is not null)
+            {
+                throw new ArgumentException("You cannot use ClassWeight and SampleWeight at the same time (as in Keras): fold the class weights into the sample weights.", nameof(ClassWeight));
+            }
+
+            foreach (var (label, weight) in classWeight)
+            {
+                if (label < 0 || !double.IsFinite(weight) || weight < 0)
+                {
+                    throw new ArgumentOutOfRangeException(nameof(ClassWeight), $"Class weights need class indices >= 0 and finite weights >= 0, got {label} -> {weight}.");
+                }
+            }
         }
 
         return this;

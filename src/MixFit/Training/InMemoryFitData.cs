@@ -27,14 +27,14 @@ internal sealed class InMemoryFitData : IDisposable
     /// <summary>Builds the sources for <paramref name="options"/> (already validated).</summary>
     public static InMemoryFitData Create(Tensor x, Tensor y, FitOptions options)
     {
-        var source = new TensorBatchSource(x, y, options.BatchSize, options.Shuffle, options.Seed);
+        var source = new TensorBatchSource(x, y, options.BatchSize, options.Shuffle, options.Seed, sampleWeight: options.SampleWeight);
         if (options.ValidationData is not null || options.ValidationSplit == 0)
         {
             return new InMemoryFitData(source, null);
         }
 
         var (train, held) = source.SplitLast(options.ValidationSplit, options.BatchSize);
-        return new InMemoryFitData(train, held, train.X, train.Y, held.X, held.Y);
+        return new InMemoryFitData(train, held, train.X, train.Y, train.SampleWeight, held.X, held.Y, held.SampleWeight);
     }
 
     /// <summary>Frees the views of the split (not the caller's tensors).</summary>

@@ -32,23 +32,27 @@ internal sealed class LogAccumulator
     public void Set(string name, double value) => hostValues[name] = value;
 
     /// <summary>
-    /// Adds a batch: its mean loss, the metrics' totals over <paramref name="output"/> and <paramref name="target"/>,
+    /// Adds a batch: its mean loss (weighted by the batch size, as Keras' loss tracker), the metrics' state over
+    /// <paramref name="output"/> and <paramref name="target"/> (weighted by <paramref name="sampleWeight"/> when given),
     /// and the latest <paramref name="deviceValues"/> (0-dim tensors), all read in one device-to-host transfer.
     /// </summary>
-    public void Update(Tensor batchLoss, Tensor output, Tensor target, IReadOnlyDictionary<string, Tensor> deviceValues)
+    public void Update(Tensor batchLoss, Tensor output, Tensor target, Tensor? sampleWeight, IReadOnlyDictionary<string, Tensor> deviceValues)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var detached = output.detach();
         var parts = new List<Tensor> { Mean.BatchTotals(batchLoss, output.shape[0]) };
-        parts.AddRange(metrics.Select(m => m.BatchTotals(detached, target)));
+        parts.AddRange(metrics.Select(m => m.BatchTotals(detached, target, sampleWeight)));
         parts.AddRange(deviceValues.Values.Select(v => v.reshape(1).to(ScalarType.Float32, batchLoss.device)));
-        var values = MixFit.Kernels.HostReads.Values<double>(cat(parts, 0).to(ScalarType.Float64));
+        var lengths = parts.Select(p => (int)p.numel()).ToArray();
+        var values = MixFit.Kernels.HostReads.Values<double>(cat(parts.Select(p => p.to(ScalarType.Float32, batchLoss.device)).ToList(), 0).to(ScalarType.Float64));
         int at = 0;
-        loss.Accumulate(values[at++], values[at++]);
-        foreach (var metric in metrics)
+        loss.Accumulate(values.AsSpan(at, lengths[0]));
+        at += lengths[0];
+        for (int i = 0; i < metrics.Count; i++)
         {
-            metric.Accumulate(values[at++], values[at++]);
+            metrics[i].Accumulate(values.AsSpan(at, lengths[i + 1]));
+            at += lengths[i + 1];
         }
 
         foreach (var name in deviceValues.Keys)

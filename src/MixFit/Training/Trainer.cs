@@ -135,7 +135,7 @@ public sealed class Trainer : IDisposable
     {
         options = (options ?? new FitOptions()).Validated();
         using var data = InMemoryFitData.Create(x, y, options);
-        return Fit(data.Train, options with { ValidationData = data.Validation ?? options.ValidationData, ValidationSplit = 0 });
+        return Fit(data.Train, options with { ValidationData = data.Validation ?? options.ValidationData, ValidationSplit = 0, SampleWeight = null });
     }
 
     /// <summary>Trains on a batch source for <see cref="FitOptions.Epochs"/> epochs and returns the history.</summary>
@@ -151,6 +151,11 @@ public sealed class Trainer : IDisposable
             throw new ArgumentException("A validation split needs in-memory tensors; pass FitOptions.ValidationData for a batch source.", nameof(options));
         }
 
+        if (options.SampleWeight is not null)
+        {
+            throw new ArgumentException("FitOptions.SampleWeight goes with in-memory tensors (Fit(x, y, options)); a batch source gives each Batch its SampleWeight.", nameof(options));
+        }
+
         if (train.Count == 0 || train.BatchesPerEpoch == 0)
         {
             throw new ArgumentException("The training dataset is empty (0 samples).", nameof(train));
@@ -160,6 +165,7 @@ public sealed class Trainer : IDisposable
         var history = new HistoryCallback();
         var callbacks = CallbackList.ForLoop(context, options.Verbose, options.Output, options.Callbacks, history);
 
+        using var classWeights = ClassWeightTable.For(options);
         callbacks.TrainBegin(NoLogs);
         IReadOnlyDictionary<string, double> lastLogs = NoLogs;
         for (int epoch = context.InitialEpoch; epoch < options.Epochs && !context.StopTraining; epoch++)
@@ -167,7 +173,7 @@ public sealed class Trainer : IDisposable
             context.Epoch = epoch;
             callbacks.EpochBegin(epoch, NoLogs);
             var watch = Stopwatch.StartNew();
-            var logs = TrainEpoch(train, epoch, epoch == context.InitialEpoch ? context.InitialStep : 0, options, context, callbacks);
+            var logs = TrainEpoch(train, epoch, epoch == context.InitialEpoch ? context.InitialStep : 0, options, context, callbacks, classWeights);
             if (context.InterruptedAt is not null)
             {
                 // Interrupted inside the epoch: it is not complete, so no validation and no epoch end (a checkpoint of
@@ -194,9 +200,9 @@ public sealed class Trainer : IDisposable
         return History;
     }
 
-    /// <summary>Evaluates on in-memory tensors; returns the loss and metrics.</summary>
-    public IReadOnlyDictionary<string, double> Evaluate(Tensor x, Tensor y, int batchSize = 32, int verbose = 1, TextWriter? output = null) =>
-        Evaluate(new TensorBatchSource(x, y, batchSize), verbose, null, output);
+    /// <summary>Evaluates on in-memory tensors; returns the loss and metrics (weighted by <paramref name="sampleWeight"/>, [samples], when given).</summary>
+    public IReadOnlyDictionary<string, double> Evaluate(Tensor x, Tensor y, int batchSize = 32, int verbose = 1, TextWriter? output = null, Tensor? sampleWeight = null) =>
+        Evaluate(new TensorBatchSource(x, y, batchSize, sampleWeight: sampleWeight), verbose, null, output);
 
     /// <summary>Evaluates on a batch source (eval mode, no gradients); returns the loss and metrics over all samples.</summary>
     public IReadOnlyDictionary<string, double> Evaluate(IBatchSource data, int verbose = 1, IEnumerable<Callback>? callbacks = null, TextWriter? output = null)
@@ -247,6 +253,27 @@ public sealed class Trainer : IDisposable
         return all;
     }
 
+    /// <summary>
+    /// <see cref="Predict(IBatchSource, IEnumerable{Callback}?)"/> as probabilities: when the compiled loss is from logits,
+    /// the softmax over classes (a sigmoid per element under binary cross-entropy or for a single output column), in
+    /// float32 on the CPU; otherwise the outputs as they are (the model already ends in a softmax/sigmoid, or the
+    /// loss is a regression).
+    /// </summary>
+    public Tensor PredictProbabilities(IBatchSource data, IEnumerable<Callback>? callbacks = null)
+    {
+        var outputs = Predict(data, callbacks);
+        var probabilities = ClassScores.FromLoss(Loss!).Probabilities(outputs);
+        if (!ReferenceEquals(probabilities, outputs))
+        {
+            outputs.Dispose();
+        }
+
+        return probabilities;
+    }
+
+    /// <summary>Probabilities for in-memory inputs, in batches of <paramref name="batchSize"/> (see <see cref="PredictProbabilities(IBatchSource, IEnumerable{Callback}?)"/>).</summary>
+    public Tensor PredictProbabilities(Tensor x, int batchSize = 32) => PredictProbabilities(new TensorBatchSource(x, null, batchSize));
+
     /// <summary>Releases the optimizer state and the precision strategy (not the model).</summary>
     public void Dispose()
     {
@@ -279,7 +306,7 @@ public sealed class Trainer : IDisposable
     /// <summary>The model's float32 output for an input, through the precision strategy.</summary>
     private Tensor Forward(Tensor x) => precision!.ConvertOutput(Module.call(precision.ConvertInput(x)));
 
-    private Dictionary<string, double> TrainEpoch(IBatchSource train, int epoch, int firstStep, FitOptions options, TrainingContext context, CallbackList callbacks)
+    private Dictionary<string, double> TrainEpoch(IBatchSource train, int epoch, int firstStep, FitOptions options, TrainingContext context, CallbackList callbacks, ClassWeightTable? classWeights)
     {
         Module.train();
         var logs = new LogAccumulator(metrics);
@@ -294,7 +321,7 @@ public sealed class Trainer : IDisposable
             callbacks.TrainBatchBegin(step, NoLogs);
             var watch = Stopwatch.StartNew();
             bool boundary = ++accumulated == options.GradientAccumulation || step + 1 == context.StepsPerEpoch;
-            TrainStep(batch, logs, validateTargets: step == 0, options, boundary);
+            TrainStep(batch, logs, validateTargets: step == 0, options, boundary, classWeights);
             if (boundary)
             {
                 accumulated = 0;
@@ -333,7 +360,7 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>Keras' <c>train_step</c>: forward, loss, scaled backward, and at an accumulation boundary the strategy's step.</summary>
-    private void TrainStep(Batch batch, LogAccumulator logs, bool validateTargets, FitOptions options, bool boundary)
+    private void TrainStep(Batch batch, LogAccumulator logs, bool validateTargets, FitOptions options, bool boundary, ClassWeightTable? classWeights)
     {
         var target = Targets(batch, "Training").to(precision!.Device);
         var output = Forward(batch.X);
@@ -342,7 +369,13 @@ public sealed class Trainer : IDisposable
             Loss!.Validate(output, target);
         }
 
-        var loss = Loss!.Compute(output, target);
+        if (classWeights is not null && batch.SampleWeight is not null)
+        {
+            throw new ArgumentException("The training batches carry sample weights and FitOptions.ClassWeight is set: use one or the other (as in Keras).");
+        }
+
+        var weight = classWeights?.SampleWeightsFor(output, target) ?? batch.SampleWeight?.to(precision.Device);
+        var loss = Loss!.Compute(output, target, weight);
         precision.Backward(options.GradientAccumulation > 1 ? loss / options.GradientAccumulation : loss);
         if (boundary)
         {
@@ -350,7 +383,7 @@ public sealed class Trainer : IDisposable
         }
 
         logs.Set("lr", Optimizer!.LearningRate);
-        logs.Update(loss, output, target, precision.StepLogs());
+        logs.Update(loss, output, target, weight, precision.StepLogs());
     }
 
     /// <summary>Keras' <c>test_step</c>: forward and loss without gradients.</summary>
@@ -363,7 +396,8 @@ public sealed class Trainer : IDisposable
             Loss!.Validate(output, target);
         }
 
-        logs.Update(Loss!.Compute(output, target), output, target, NoDeviceLogs);
+        var weight = batch.SampleWeight?.to(precision.Device);
+        logs.Update(Loss!.Compute(output, target, weight), output, target, weight, NoDeviceLogs);
     }
 
     private Dictionary<string, double> RunEvaluation(IBatchSource data, CallbackList callbacks, TrainingContext context)

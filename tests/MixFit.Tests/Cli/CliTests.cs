@@ -71,9 +71,12 @@ public sealed class CliTests : IDisposable
         }
 
         var train = CliRunner.Run("train", "--data", P("fm"), "--epochs", "2", "--batch-size", "32", "--policy", "mixed_bfloat16",
-            "--checkpoint-dir", P("ckpt"), "--store", P("store"), "--run-name", "folder-run", "--verbose", "2");
+            "--checkpoint-dir", P("ckpt"), "--store", P("store"), "--run-name", "folder-run", "--verbose", "2",
+            "--metrics", "accuracy,precision,recall,auc", "--class-weight", "balanced");
         Assert.True(train.ExitCode == 0, train.Error + train.Output);
         Assert.Contains("Epoch 2/2", train.Output);
+        Assert.Matches(@"accuracy: \d\.\d{4} - precision: \d\.\d{4} - recall: \d\.\d{4} - auc: \d\.\d{4}.* - val_auc: \d\.\d{4}", train.Output);
+        Assert.Equal("balanced", RunStore.Open(P("store")).List().Single().Config["class_weight"]?.GetValue<string>());
         Assert.True(File.Exists(P("ckpt/last.ckpt.safetensors")));
         Assert.True(File.Exists(P("ckpt/mixfit-model.json")));
         Assert.Equal("folder-run", RunStore.Open(P("store")).List().Single().Name);
@@ -88,6 +91,19 @@ public sealed class CliTests : IDisposable
         Assert.All(predicted.Skip(1), line => Assert.Contains(line.Split(',')[1], ids));
         double accuracy = predicted.Skip(1).Zip(truth.Skip(1)).Count(p => p.First == p.Second) / 60.0;
         Assert.True(accuracy > 0.3, $"accuracy {accuracy} is no better than chance");
+
+        // --probabilities: one column per category id, rows summing to 1, the category the most probable column.
+        var withProbabilities = CliRunner.Run("predict", "--checkpoint", P("ckpt/last.ckpt.safetensors"), "--data", P("fmtest/test.csv"), "-o", P("prob.csv"), "--probabilities");
+        Assert.True(withProbabilities.ExitCode == 0, withProbabilities.Error);
+        var rows = File.ReadAllLines(P("prob.csv"));
+        Assert.Equal("image,category," + string.Join(",", Enumerable.Range(1, 10).Select(i => $"p_{i * 10}")), rows[0]);
+        Assert.Equal(predicted, rows.Select(r => string.Join(",", r.Split(',').Take(2))).ToArray());
+        Assert.All(rows.Skip(1), row =>
+        {
+            var p = row.Split(',').Skip(2).Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            Assert.InRange(p.Sum(), 0.9999, 1.0001);
+            Assert.Equal(row.Split(',')[1], ((Array.IndexOf(p, p.Max()) + 1) * 10).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        });
     }
 
     [Fact]

@@ -70,4 +70,31 @@ public class LossTests
         var loss = new SparseCategoricalCrossentropy().Compute(half, Labels);
         Assert.Equal(ScalarType.Float32, loss.dtype);
     }
+
+    [Fact]
+    public void Sample_weights_reduce_as_keras_sum_over_batch_size()
+    {
+        // Each sample's two squared errors average: (0+0)/2, (0+16)/2, (9+9)/2.
+        var output = tensor(new float[] { 1, 1, 2, 2, 4, 4 }).reshape(3, 2);
+        var target = tensor(new float[] { 1, 1, 2, 6, 1, 1 }).reshape(3, 2);
+        var perSample = Loss.FromName("mse").PerSample(output, target).data<float>().ToArray();
+        Assert.Equal(new[] { 0f, 8f, 9f }, perSample);
+
+        // Weighted sum over the batch size, not over the weights' sum: (1*0 + 2*8 + 0.5*9) / 3.
+        var weights = tensor(new float[] { 1, 2, 0.5f });
+        Assert.Equal((16 + 4.5) / 3, Loss.FromName("mse").Compute(output, target, weights).item<float>(), 5);
+
+        // A weight of 2 is the sample counted twice in the numerator.
+        var logits = Logits;
+        var doubled = new SparseCategoricalCrossentropy().Compute(logits, Labels, full(logits.shape[0], 2f));
+        Assert.Equal(2 * new SparseCategoricalCrossentropy().Compute(logits, Labels).item<float>(), doubled.item<float>(), 5);
+    }
+
+    [Fact]
+    public void Sample_weights_of_the_wrong_shape_are_refused_with_both_shapes()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new SparseCategoricalCrossentropy().Compute(Logits, Labels, ones(Logits.shape[0] + 1)));
+        Assert.Contains($"shape [{Logits.shape[0]}], got [{Logits.shape[0] + 1}]", error.Message);
+        Assert.Contains("sparse_categorical_crossentropy", error.Message);
+    }
 }
