@@ -12,15 +12,16 @@ using Microsoft.Build.Utilities;
 namespace MixFit.Build;
 
 /// <summary>
-/// MSBuild task: where this machine's C++ runtime lacks a symbol version that a native library
-/// needs (TorchSharp 0.107's <c>libLibTorchSharp.so</c> needs <c>GLIBCXX_3.4.32</c>; Debian 12 and
-/// Ubuntu 22.04 ship 3.4.30), marks that single version need weak so the dynamic loader accepts it.
+/// MSBuild task: marks the listed symbol version needs of native libraries weak, so the dynamic loader accepts the
+/// library on systems whose C++ runtime predates those versions. TorchSharp 0.107's <c>libLibTorchSharp.so</c> needs
+/// <c>GLIBCXX_3.4.32</c> (GCC 13) for a single symbol it never calls; Debian 12 and Ubuntu 22.04 ship 3.4.30.
 /// </summary>
 /// <remarks>
-/// Safe only for versions whose symbols are never called: for GLIBCXX_3.4.32 that is the single
-/// symbol <c>std::ios_base_library_init()</c>. The task edits the copies in the output folder, never
-/// the NuGet cache; it is idempotent, and silent (low-importance messages) where nothing is needed.
-/// A need for any other missing version is reported as a warning, since weakening it would be unsafe.
+/// The task weakens a listed need <em>always</em>, whatever the build machine's libstdc++ defines: an application
+/// built on Ubuntu 24.04 (which has 3.4.32) and deployed to Debian 12 must carry the weak need too. A weak need is
+/// harmless where the version exists (the loader binds it as usual). Safe only for versions whose symbols are never
+/// called. The task edits the copies in the output folder, never the NuGet cache, and is idempotent. A need for any
+/// other version the build machine's <see cref="Provider"/> lacks is reported as a warning, never weakened.
 /// </remarks>
 public sealed class MarkElfVersionNeedWeak : Microsoft.Build.Utilities.Task
 {
@@ -28,27 +29,21 @@ public sealed class MarkElfVersionNeedWeak : Microsoft.Build.Utilities.Task
     [Required]
     public ITaskItem[] Libraries { get; set; } = Array.Empty<ITaskItem>();
 
-    /// <summary>Semicolon-separated versions that may be weakened, e.g. <c>GLIBCXX_3.4.32</c>.</summary>
+    /// <summary>Semicolon-separated versions to weaken, e.g. <c>GLIBCXX_3.4.32</c>.</summary>
     [Required]
     public string Versions { get; set; } = "";
 
     /// <summary>The shared object that defines the versions, default <c>libstdc++.so.6</c>.</summary>
     public string Provider { get; set; } = "libstdc++.so.6";
 
-    /// <summary>Optional path of the provider to compare against; found in the loader's usual folders when empty.</summary>
+    /// <summary>Optional path of the provider whose definitions unlisted needs are checked against (the warnings); found in the loader's usual folders when empty.</summary>
     public string ProviderPath { get; set; } = "";
 
     /// <inheritdoc />
     public override bool Execute()
     {
         string? provider = string.IsNullOrEmpty(ProviderPath) ? ElfVersions.FindSystemLibrary(Provider) : ProviderPath;
-        if (provider is null)
-        {
-            Log.LogMessage(MessageImportance.Low, $"MixFit: {Provider} not found; nothing to check.");
-            return true;
-        }
-
-        var defined = ElfVersions.ReadDefinitions(provider);
+        var defined = provider is null ? null : ElfVersions.ReadDefinitions(provider);
         var weakenable = new HashSet<string>(Versions.Split(new[] { ';' }, StringSplitOptions.RemoveEmptyEntries).Select(v => v.Trim()));
         foreach (var item in Libraries)
         {
@@ -58,15 +53,15 @@ public sealed class MarkElfVersionNeedWeak : Microsoft.Build.Utilities.Task
                 continue;
             }
 
-            foreach (var need in ElfVersions.ReadNeeds(path).Where(n => n.File == Provider && !n.Weak && !defined.Contains(n.Version)))
+            foreach (var need in ElfVersions.ReadNeeds(path).Where(n => n.File == Provider && !n.Weak))
             {
                 if (weakenable.Contains(need.Version))
                 {
                     ElfVersions.MarkWeak(path, Provider, need.Version);
                     Log.LogMessage(MessageImportance.Normal,
-                        $"MixFit: {provider} lacks {need.Version}; marked that version need weak in {path}.");
+                        $"MixFit: marked the {need.Version} need of {path} weak (it then loads where {Provider} predates that version).");
                 }
-                else
+                else if (defined is not null && !defined.Contains(need.Version))
                 {
                     Log.LogWarning($"MixFit: {path} needs {need.Version} from {Provider}, which {provider} does not define; it will not load on this machine.");
                 }

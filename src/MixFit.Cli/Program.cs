@@ -1,7 +1,12 @@
 using System.CommandLine;
 using MixFit.Cli;
 
-var root = new RootCommand($"MixFit: tf.keras-style mixed-precision training for .NET (TorchSharp). {ExitCodes.Help}");
+// The root is named "mixfit" whatever the host process is called (dotnet MixFit.Cli.dll, dotnet run, the tool shim).
+var root = new Command("mixfit", $"MixFit: tf.keras-style mixed-precision training for .NET (TorchSharp). {ExitCodes.Help}")
+{
+    new System.CommandLine.Help.HelpOption(),
+    new VersionOption(),
+};
 root.Subcommands.Add(CompareCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(PredictCommand.Create());
@@ -18,7 +23,7 @@ if (parse.Errors.Count > 0)
         Console.Error.WriteLine($"error: {error.Message}");
     }
 
-    Console.Error.WriteLine($"Run 'mixfit {string.Join(' ', parse.CommandResult.Command is RootCommand ? Array.Empty<string>() : new[] { parse.CommandResult.Command.Name })} --help' for usage.".Replace("  ", " ", StringComparison.Ordinal));
+    Console.Error.WriteLine($"Run 'mixfit {string.Join(' ', parse.CommandResult.Command == root ? Array.Empty<string>() : new[] { parse.CommandResult.Command.Name })} --help' for usage.".Replace("  ", " ", StringComparison.Ordinal));
     return ExitCodes.BadInput;
 }
 

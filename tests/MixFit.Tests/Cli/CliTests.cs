@@ -111,13 +111,17 @@ public sealed class CliTests : IDisposable
     {
         var help = CliRunner.Run("--help");
         Assert.Equal(0, help.ExitCode);
+        Assert.Contains("mixfit [command] [options]", help.Output);   // the tool's name, not the assembly's (MixFit.Cli)
+        Assert.DoesNotContain("MixFit.Cli", help.Output);
         foreach (var command in new[] { "compare", "train", "predict", "datasets", "doctor", "runs", "report" })
         {
             Assert.Contains(command, help.Output);
         }
 
         var trainHelp = CliRunner.Run("train", "--help");
+        Assert.Contains("mixfit train [options]", trainHelp.Output);
         Assert.Contains("--freeze-base", trainHelp.Output);
+        Assert.Contains("--class-weight", trainHelp.Output);
         Assert.Contains("--checkpoint-dir", trainHelp.Output);
 
         var doctor = CliRunner.Run("doctor");

@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using MixFit.Build;
+
+namespace MixFit.Tests.Packaging;
+
+/// <summary>
+/// The packages as a user meets them: tools/pack.sh packs MixFit, a fresh application outside the repository adds it
+/// (with the Linux x64 CPU backend) from that folder, builds and trains; without a backend its build fails with
+/// MIXFIT001 instead of aborting at run time. Slow (packs and restores), so in CI's second step.
+/// </summary>
+[Trait("Category", "Slow")]
+public sealed class PackageConsumerTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("mixfit-package-").FullName;
+    private readonly string version = $"0.1.0-test.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
+
+    private static string Repository
+    {
+        get
+        {
+            for (var at = new DirectoryInfo(AppContext.BaseDirectory); at is not null; at = at.Parent)
+            {
+                if (File.Exists(Path.Combine(at.FullName, "MixFit.sln")))
+                {
+                    return at.FullName;
+                }
+            }
+
+            throw new InvalidOperationException($"MixFit.sln not found above {AppContext.BaseDirectory}.");
+        }
+    }
+
+    private static string NuGetPackages =>
+        Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+
+    public void Dispose()
+    {
+        Directory.Delete(dir, recursive: true);
+
+        // The test's own version of each package leaves the NuGet cache with it.
+        foreach (var id in new[] { "mixfit", "mixfit.cpu", "mixfit.tracking", "mixfit.integration.tracking", "mixfit.experiments" })
+        {
+            string cached = Path.Combine(NuGetPackages, id, version);
+            if (Directory.Exists(cached))
+            {
+                Directory.Delete(cached, recursive: true);
+            }
+        }
+    }
+
+    private static (int ExitCode, string Output) Run(string file, string arguments, string workingDirectory)
+    {
+        var start = new ProcessStartInfo(file, arguments) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        string output = process.StandardOutput.ReadToEnd();
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(8)), $"{file} {arguments} did not finish");
+        return (process.ExitCode, output + error.Result);
+    }
+
+    private string App(string name, bool withBackend)
+    {
+        string app = Path.Combine(dir, name);
+        Directory.CreateDirectory(app);
+        string backend = withBackend ? """<PackageReference Include="libtorch-cpu-linux-x64" Version="2.10.0" />""" : "";
+        File.WriteAllText(Path.Combine(app, $"{name}.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+                <ImplicitUsings>enable</ImplicitUsings>
+                <RestoreAdditionalProjectSources>{Path.Combine(dir, "feed")}</RestoreAdditionalProjectSources>
+              </PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="MixFit" Version="{version}" />
+                {backend}
+              </ItemGroup>
+            </Project>
+            """);
+        File.WriteAllText(Path.Combine(app, "Program.cs"), """
+            using MixFit.Applications;
+            using MixFit.Data;
+            using MixFit.Precision;
+            using MixFit.Training;
+
+            var (x, y) = FashionMnist.LoadEmbedded(FashionMnistSplit.Train).ToTensors();
+            using var trainer = new Trainer(SmallCnn.Create());
+            trainer.Compile(new CompileOptions { Policy = DTypePolicy.MixedBFloat16, Metrics = new[] { "accuracy" } });
+            var history = trainer.Fit(x.narrow(0, 0, 512), y.narrow(0, 0, 512), new FitOptions { Epochs = 1, BatchSize = 64, Verbose = 0 });
+            Console.WriteLine($"trained: loss {history["loss"][0]:F4}");
+            """);
+        return app;
+    }
+
+    [Fact]
+    public void A_fresh_app_adds_the_packed_library_builds_and_trains_and_without_a_backend_the_build_says_what_to_add()
+    {
+        var pack = Run("bash", $"tools/pack.sh --no-tool --version {version} \"{Path.Combine(dir, "feed")}\"", Repository);
+        Assert.True(pack.ExitCode == 0, pack.Output);
+        Assert.True(File.Exists(Path.Combine(dir, "feed", $"MixFit.{version}.nupkg")), pack.Output);
+        Assert.True(File.Exists(Path.Combine(dir, "feed", $"MixFit.Cpu.{version}.nupkg")), pack.Output);
+
+        string app = App("Consumer", withBackend: true);
+        var run = Run("dotnet", "run -c Release", app);
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Matches(@"trained: loss \d\.\d{4}", run.Output);
+
+        // The copy in the app's output is weak whatever this machine's libstdc++ has; the trimmed files are absent.
+        string native = Path.Combine(app, "bin", "Release", "net10.0", "runtimes", "linux-x64", "native");
+        Assert.True(ElfVersions.ReadNeeds(Path.Combine(native, "libLibTorchSharp.so")).Single(n => n.Version == "GLIBCXX_3.4.32").Weak);
+        Assert.True(File.Exists(Path.Combine(native, "libtorch_cpu.so")));
+        Assert.False(File.Exists(Path.Combine(native, "libtorch_python.so")), "the native payload is trimmed to what TorchSharp loads");
+
+        string bare = App("NoBackend", withBackend: false);
+        var build = Run("dotnet", "build -c Release", bare);
+        Assert.NotEqual(0, build.ExitCode);
+        Assert.Contains("MIXFIT001", build.Output);
+        Assert.Contains("dotnet add package MixFit.Cpu", build.Output);
+    }
+}
