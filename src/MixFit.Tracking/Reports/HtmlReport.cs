@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Reflection;
 using System.Text;
@@ -7,13 +8,26 @@ using MixFit.Tracking.Store;
 namespace MixFit.Tracking.Reports;
 
 /// <summary>
-/// One self-contained HTML file comparing runs: loss and accuracy per epoch (train and validation), time per epoch,
-/// ms/step, training time against final loss, peak memory, loss scale over steps, system metrics over time, and a
-/// configuration diff. uPlot (MIT) is inlined; nothing is fetched when the file is opened.
+/// One self-contained HTML file comparing runs, as a Weights &amp; Biases report would: the comparison table, peak
+/// memory, per-step training curves (loss and every logged metric, validation per epoch) with W&amp;B's smoothing and a
+/// choice of x axis (step, epoch, wall time), ms/step, loss scale and skipped steps, time per epoch, training time
+/// against final loss, system panels (CPU, process and system memory, GPU utilisation and memory when sampled) and a
+/// configuration diff; then a page per run (Overview: summary and config; System; Logs: the console output),
+/// reached from the run's name. uPlot (MIT) is inlined; nothing is fetched when the file is opened.
 /// </summary>
-/// <remarks>Every user-provided string is HTML-escaped, and the embedded data is JSON with &lt;, &gt; and &amp; escaped.</remarks>
+/// <remarks>
+/// Every user-provided string is HTML-escaped, and the embedded data is JSON with &lt;, &gt; and &amp; escaped. Step
+/// records are thinned to at most <see cref="MaxStepPoints"/> per run (evenly, the last kept) and logs to their last
+/// <see cref="MaxLogCharacters"/> characters, so reports of long runs stay small.
+/// </remarks>
 public static class HtmlReport
 {
+    /// <summary>The most step records per run the report embeds (4,000).</summary>
+    public const int MaxStepPoints = 4000;
+
+    /// <summary>The most characters of a run's console log the report embeds (the end of the log; 400,000).</summary>
+    public const int MaxLogCharacters = 400_000;
+
     /// <summary>Writes the report for <paramref name="runIds"/> to <paramref name="path"/>.</summary>
     public static void Write(RunStore store, IReadOnlyList<string> runIds, string path)
     {
@@ -23,21 +37,19 @@ public static class HtmlReport
         {
             id = r.Id,
             name = r.Name,
-            epochs = store.Metrics(r.Id, "epoch").Select(p => Clean(p.Values, p.Step)),
-            steps = store.Metrics(r.Id, "step").Select(p => Clean(p.Values, p.Step)),
-            system = store.Metrics(r.Id, "system").Select(p => Clean(p.Values, p.Step)),
+            started = r.StartedAt.ToUnixTimeMilliseconds() / 1000.0,
+            epochs = store.Metrics(r.Id, "epoch").Select(Clean),
+            steps = Thin(store.Metrics(r.Id, "step"), MaxStepPoints).Select(Clean),
+            system = store.Metrics(r.Id, "system").Select(Clean),
             summary = r.Summary.Where(kv => double.IsFinite(kv.Value)).ToDictionary(kv => kv.Key, kv => kv.Value),
         });
         string json = JsonSerializer.Serialize(data);
 
         var html = new StringBuilder();
-        html.Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>MixFit report</title><style>")
+        html.Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>MixFit report</title><style>")
             .Append(Resource("MixFit.Tracking.uPlot.css"))
-            .Append("body{font-family:DejaVu Sans,Arial,sans-serif;margin:24px;color:#222}h1{font-size:22px}h2{font-size:17px;margin-top:28px}")
-            .Append("table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}")
-            .Append("td:first-child,th:first-child{text-align:left}.diff{background:#fff3c4}.bar{background:#4e79a7;height:12px}")
-            .Append(".charts{display:flex;flex-wrap:wrap;gap:16px}</style></head><body>")
-            .Append("<h1>MixFit runs</h1>");
+            .Append(Resource("MixFit.Tracking.report.css"))
+            .Append("</style></head><body><h1>MixFit runs</h1><div id=\"comparison\">");
 
         html.Append("<h2>Comparison</h2><table><tr>");
         foreach (var h in new[] { "run", "policy", "status", "epochs", "training time (s)", "time/epoch (s)", "ms/step (median)", "probe ms/step", "peak memory (MB)", "final loss", "accuracy", "val accuracy", "skipped steps", "speed-up" })
@@ -46,18 +58,18 @@ public static class HtmlReport
         }
 
         html.Append("</tr>");
-        foreach (var row in RunComparison.Rows(runs))
+        foreach (var (row, run) in RunComparison.Rows(runs).Zip(runs))
         {
-            html.Append("<tr><td>").Append(E(row.Name)).Append("</td><td>").Append(E(row.Policy)).Append("</td><td>").Append(E(row.Status)).Append("</td>");
+            html.Append("<tr><td><a href=\"#run-").Append(E(run.Id)).Append("\">").Append(E(row.Name)).Append("</a></td><td>").Append(E(row.Policy)).Append("</td><td>").Append(E(row.Status)).Append("</td>");
             foreach (var value in new[] { row.Epochs, row.TrainingSeconds, row.SecondsPerEpoch, row.MsPerStep, row.ProbeMsPerStep, row.PeakMemoryMb, row.FinalLoss, row.Accuracy, row.ValAccuracy, row.SkippedSteps, row.SpeedUp })
             {
-                html.Append("<td>").Append(value is { } v ? v.ToString("G5", System.Globalization.CultureInfo.InvariantCulture) : "-").Append("</td>");
+                html.Append("<td>").Append(Number(value)).Append("</td>");
             }
 
             html.Append("</tr>");
         }
 
-        html.Append("</table>");
+        html.Append("</table><p class=\"note\">ms/step (median): the median over the run's steps without the first; the Keras bar shows the epoch's mean. A run's name opens its page.</p>");
 
         html.Append("<h2>Peak memory</h2><table>");
         double maxMemory = runs.Select(r => r.Summary.GetValueOrDefault("peak_memory_mb")).DefaultIfEmpty(0).Max();
@@ -66,23 +78,90 @@ public static class HtmlReport
             double mb = run.Summary.GetValueOrDefault("peak_memory_mb");
             int width = maxMemory > 0 ? (int)(300 * mb / maxMemory) : 0;
             html.Append("<tr><td>").Append(E(run.Name)).Append("</td><td style=\"text-align:left\"><div class=\"bar\" style=\"width:")
-                .Append(width).Append("px\"></div></td><td>").Append(mb.ToString("F0", System.Globalization.CultureInfo.InvariantCulture)).Append(" MB</td></tr>");
+                .Append(width).Append("px\"></div></td><td>").Append(mb.ToString("F0", CultureInfo.InvariantCulture)).Append(" MB</td></tr>");
         }
 
         html.Append("</table>");
+        html.Append("<h2>Training</h2><div class=\"controls\"><label>x axis <select id=\"x-axis\"><option value=\"step\">step</option><option value=\"epoch\">epoch</option><option value=\"time\">wall time</option></select></label>")
+            .Append("<label>smoothing <input id=\"smoothing\" type=\"range\" min=\"0\" max=\"0.99\" step=\"0.01\" value=\"0\"><span id=\"smoothing-value\">0.00</span></label></div>")
+            .Append("<p class=\"note\">Per-step values are Keras' running means over the epoch so far; smoothing is an exponential moving average with TensorBoard's debiasing (the faint line is the raw value).</p>")
+            .Append("<div class=\"charts\" id=\"charts\"></div>");
+        html.Append("<h2>System</h2><div class=\"charts\" id=\"system\"></div>");
+        html.Append("<h2>Configuration</h2>").Append(ConfigTable(runs)).Append("</div>");
+        foreach (var run in runs)
+        {
+            html.Append(RunPage(store, run));
+        }
 
-        html.Append("<h2>Charts</h2><div class=\"charts\" id=\"charts\"></div>");
-        html.Append("<h2>Configuration</h2>").Append(ConfigTable(runs));
         html.Append("<script>").Append(Resource("MixFit.Tracking.uPlot.js")).Append("</script>");
         html.Append("<script id=\"run-data\" type=\"application/json\">").Append(json).Append("</script>");
-        html.Append("<script>").Append(ChartScript).Append("</script></body></html>");
+        html.Append("<script>").Append(Resource("MixFit.Tracking.report-core.js")).Append(Resource("MixFit.Tracking.report.js")).Append("</script></body></html>");
         File.WriteAllText(path, html.ToString(), new UTF8Encoding(false));
     }
 
-    private static Dictionary<string, double> Clean(IReadOnlyDictionary<string, double> values, long step)
+    /// <summary>W&amp;B's run page: Overview (summary, config), System (charts) and Logs (the console output).</summary>
+    private static string RunPage(RunStore store, RunInfo run)
     {
-        var clean = values.Where(kv => double.IsFinite(kv.Value)).ToDictionary(kv => kv.Key, kv => kv.Value);
-        clean["_step"] = step;
+        var html = new StringBuilder();
+        html.Append("<section class=\"page\" id=\"run-").Append(E(run.Id)).Append("\" hidden><p><a href=\"#\">&larr; all runs</a></p><h2>")
+            .Append(E(run.Name)).Append("</h2><p class=\"note\">run ").Append(E(run.Id)).Append(" &middot; ").Append(E(run.Status.ToString().ToLowerInvariant()))
+            .Append(" &middot; started ").Append(run.StartedAt.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture)).Append("</p>")
+            .Append("<div class=\"tabs\"><button class=\"active\" data-tab=\"overview\">Overview</button><button data-tab=\"system\">System</button><button data-tab=\"logs\">Logs</button></div>");
+
+        html.Append("<div class=\"tab\" data-tab=\"overview\"><h3>Summary</h3><table><tr><th>key</th><th>value</th></tr>");
+        foreach (var (key, value) in run.Summary.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            html.Append("<tr><td>").Append(E(key)).Append("</td><td>").Append(Number(value)).Append("</td></tr>");
+        }
+
+        html.Append("</table><h3>Config</h3><table><tr><th>key</th><th>value</th></tr>");
+        foreach (var (key, value) in Flatten(run.Config, "").OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            html.Append("<tr><td>").Append(E(key)).Append("</td><td style=\"text-align:left\">").Append(E(value)).Append("</td></tr>");
+        }
+
+        html.Append("</table></div><div class=\"tab\" data-tab=\"system\" hidden><div class=\"charts\"></div></div>");
+        string log = ReadLog(store, run);
+        html.Append("<div class=\"tab\" data-tab=\"logs\" hidden>")
+            .Append(log.Length == 0 ? "<p class=\"empty\">This run has no console log (output.log).</p>" : $"<pre class=\"log\">{E(log)}</pre>")
+            .Append("</div></section>");
+        return html.ToString();
+    }
+
+    private static string ReadLog(RunStore store, RunInfo run)
+    {
+        string path = Path.Combine(store.RunFolder(run.Id), "output.log");
+        if (!File.Exists(path))
+        {
+            return "";
+        }
+
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        long skip = Math.Max(0, stream.Length - (MaxLogCharacters * 2L));
+        stream.Seek(skip, SeekOrigin.Begin);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        string text = reader.ReadToEnd();
+        return text.Length > MaxLogCharacters || skip > 0 ? "[... the log's beginning is left out ...]\n" + text[^Math.Min(text.Length, MaxLogCharacters)..] : text;
+    }
+
+    private static IEnumerable<MetricPoint> Thin(IReadOnlyList<MetricPoint> points, int max)
+    {
+        if (points.Count <= max)
+        {
+            return points;
+        }
+
+        int every = (points.Count + max - 1) / max;
+        return points.Where((_, i) => i % every == 0 || i == points.Count - 1);
+    }
+
+    private static string Number(double? value) => value is { } v && double.IsFinite(v) ? v.ToString("G5", CultureInfo.InvariantCulture) : "-";
+
+    private static Dictionary<string, double> Clean(MetricPoint point)
+    {
+        var clean = point.Values.Where(kv => double.IsFinite(kv.Value)).ToDictionary(kv => kv.Key, kv => kv.Value);
+        clean["_step"] = point.Step;
+        clean["_time"] = point.Time;
         return clean;
     }
 
@@ -143,43 +222,4 @@ public static class HtmlReport
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd().Replace("</script", "<\\/script", StringComparison.OrdinalIgnoreCase);
     }
-
-    private const string ChartScript = """
-        const runs = JSON.parse(document.getElementById('run-data').textContent);
-        const colors = ['#4e79a7','#f28e2b','#e15759','#76b7b2','#59a14f','#edc948','#b07aa1','#ff9da7'];
-        function chart(title, xLabel, yLabel, series) {
-          const xs = [...new Set(series.flatMap(s => s.points.map(p => p[0])))].sort((a, b) => a - b);
-          if (xs.length === 0) return;
-          const data = [xs];
-          const opts = { title: title, width: 520, height: 300, scales: { x: { time: false } },
-            axes: [{ label: xLabel }, { label: yLabel }], series: [{}] };
-          series.forEach((s, i) => {
-            const map = new Map(s.points);
-            data.push(xs.map(x => map.has(x) ? map.get(x) : null));
-            opts.series.push({ label: s.label, stroke: colors[s.color % colors.length], dash: s.dash, spanGaps: true,
-              paths: s.scatter ? () => null : undefined, points: { show: s.scatter || xs.length < 30, size: s.scatter ? 9 : 5 } });
-          });
-          const div = document.createElement('div');
-          document.getElementById('charts').appendChild(div);
-          new uPlot(opts, data, div);
-        }
-        function perRun(rows, key, xKey) { return rows.filter(r => key in r).map(r => [r[xKey], r[key]]); }
-        function epochChart(title, key) {
-          const series = [];
-          runs.forEach((r, i) => {
-            series.push({ label: r.name + ' train', color: i, points: perRun(r.epochs, key, '_step').map(p => [p[0] + 1, p[1]]) });
-            series.push({ label: r.name + ' val', color: i, dash: [6, 4], points: perRun(r.epochs, 'val_' + key, '_step').map(p => [p[0] + 1, p[1]]) });
-          });
-          chart(title, 'epoch', key, series.filter(s => s.points.length > 0));
-        }
-        epochChart('Loss per epoch', 'loss');
-        epochChart('Accuracy per epoch', 'accuracy');
-        chart('Time per epoch', 'epoch', 'seconds', runs.map((r, i) => ({ label: r.name, color: i, points: perRun(r.epochs, 'epoch_seconds', '_step').map(p => [p[0] + 1, p[1]]) })));
-        chart('ms/step', 'step', 'ms', runs.map((r, i) => ({ label: r.name, color: i, points: perRun(r.steps, 'ms_per_step', '_step') })));
-        chart('Training time vs final loss', 'training time (s)', 'final loss', runs.filter(r => 'training_time' in r.summary && 'loss' in r.summary)
-          .map((r, i) => ({ label: r.name, color: i, scatter: true, points: [[r.summary.training_time, r.summary.loss]] })));
-        chart('Loss scale', 'step', 'scale', runs.map((r, i) => ({ label: r.name, color: i, points: perRun(r.steps, 'loss_scale', '_step') })).filter(s => s.points.length > 0));
-        chart('CPU', 'seconds', '%', runs.map((r, i) => ({ label: r.name, color: i, points: perRun(r.system, 'cpu', '_step') })));
-        chart('Process memory', 'seconds', 'MB', runs.map((r, i) => ({ label: r.name, color: i, points: perRun(r.system, 'proc.memory.rssMB', '_step') })));
-        """;
 }

@@ -95,4 +95,120 @@ public sealed class ReportTests : IDisposable
             Assert.Equal(400, BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(20)));
         }
     }
+
+    [Fact]
+    public void The_html_report_links_each_run_to_its_page_with_summary_config_and_log()
+    {
+        var ids = TwoRuns();
+        var store = temp.Open();
+        File.WriteAllText(Path.Combine(store.RunFolder(ids[1]), "output.log"), "Epoch 1/3\n43/43 - loss: 0.5 <b>\n");
+        string path = Path.Combine(temp.Root, "report.html");
+        HtmlReport.Write(store, ids, path);
+        string html = File.ReadAllText(path);
+        foreach (var id in ids)
+        {
+            Assert.Contains($"<a href=\"#run-{id}\">", html);
+            Assert.Contains($"<section class=\"page\" id=\"run-{id}\" hidden>", html);
+        }
+
+        Assert.Contains("data-tab=\"overview\"", html);
+        Assert.Contains("data-tab=\"system\"", html);
+        Assert.Contains("43/43 - loss: 0.5 &lt;b&gt;", html);                    // the log, escaped
+        Assert.Contains("This run has no console log", html);                   // the other run has none
+        Assert.Contains("<select id=\"x-axis\">", html);
+        Assert.Contains("id=\"smoothing\"", html);
+        Assert.Contains("MixFitReport", html);                                  // the script is inline
+        Assert.DoesNotContain("<script src", html);
+    }
+
+    [Fact]
+    public void Long_runs_embed_at_most_the_step_limit_and_the_last_step()
+    {
+        var store = temp.Open();
+        var run = store.StartRun("long", new JsonObject { ["policy"] = "float32" });
+        int steps = (HtmlReport.MaxStepPoints * 2) + 7;
+        for (int step = 0; step < steps; step++)
+        {
+            run.Log("step", step, new Dictionary<string, double> { ["ms_per_step"] = 10 + (step % 3) });
+        }
+
+        run.Finish();
+        string path = Path.Combine(temp.Root, "long.html");
+        HtmlReport.Write(store, new[] { run.Id }, path);
+        string html = File.ReadAllText(path);
+        int embedded = System.Text.RegularExpressions.Regex.Matches(html, "\"ms_per_step\":").Count;
+        Assert.InRange(embedded, HtmlReport.MaxStepPoints / 2, HtmlReport.MaxStepPoints + 1);
+        Assert.Contains($"\"_step\":{steps - 1},", html);
+    }
+
+    [NodeFact]
+    public void The_report_script_formats_distinct_ticks_pads_single_points_smooths_and_places_steps_in_epochs()
+    {
+        string core = Path.Combine(temp.Root, "report-core.js");
+        using (var stream = typeof(HtmlReport).Assembly.GetManifestResourceStream("MixFit.Tracking.report-core.js")!)
+        using (var file = File.Create(core))
+        {
+            stream.CopyTo(file);
+        }
+
+        string check = Path.Combine(temp.Root, "check.js");
+        File.WriteAllText(check, """
+            const R = require(process.argv[2]);
+            const assert = require('assert');
+            assert.deepStrictEqual(R.ticks(null, [0.25, 0.5, 0.75, 1]), ['0.25', '0.50', '0.75', '1.00']);
+            assert.strictEqual(new Set(R.ticks(null, [0.7885, 0.789, 0.7895, 0.79])).size, 4);
+            assert.deepStrictEqual(R.ticks(null, [32000, 32500, 33000]), ['32000', '32500', '33000']);
+            const [lo, hi] = R.pad(0.79, 0.79);
+            assert(lo < 0.79 && hi > 0.79 && hi - lo > 0.05, `pad(0.79, 0.79) = ${lo}, ${hi}`);
+            assert.deepStrictEqual(R.pad(0, 0), [-0.5, 0.5]);
+            assert.deepStrictEqual(R.smooth([[1, 2], [2, 2], [3, 2]], 0.9).map(p => +p[1].toFixed(12)), [2, 2, 2]);
+            assert.deepStrictEqual(R.smooth([[1, 1], [2, 3]], 0), [[1, 1], [2, 3]]);
+            assert.deepStrictEqual(R.smooth([[1, 1], [2, 3]], 0.5).map(p => p[1]), [1, (0.5 * 0.5 + 0.5 * 3) / 0.75]);
+            const run = { started: 100, epochs: [{ _step: 0, _time: 110 }, { _step: 1, _time: 120 }],
+              steps: [104, 109, 114, 119].map((t, i) => ({ _step: i, _time: t })), system: [{ _step: 3 }] };
+            R.place(run);
+            assert.deepStrictEqual(run.steps.map(s => s._x.epoch), [0.5, 1, 1.5, 2]);
+            assert.deepStrictEqual(run.steps.map(s => s._x.step), [1, 2, 3, 4]);
+            assert.deepStrictEqual(run.steps.map(s => s._x.time), [4, 9, 14, 19]);
+            assert.deepStrictEqual(run.epochs.map(e => e._x.step), [2, 4]);
+            console.log('report-core ok');
+            """);
+        var start = new System.Diagnostics.ProcessStartInfo(NodeFactAttribute.Node!, $"\"{check}\" \"{core}\"") { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var node = System.Diagnostics.Process.Start(start)!;
+        string output = node.StandardOutput.ReadToEnd() + node.StandardError.ReadToEnd();
+        node.WaitForExit();
+        Assert.True(node.ExitCode == 0, output);
+        Assert.Contains("report-core ok", output);
+    }
+
+    [Fact]
+    public void Png_charts_include_per_step_curves_loss_scale_and_system_panels()
+    {
+        var ids = TwoRuns();
+        var store = temp.Open();
+        var run = store.StartRun("sampled", new JsonObject { ["policy"] = "mixed_float16" });
+        for (int second = 0; second < 3; second++)
+        {
+            run.Log("system", second, new Dictionary<string, double> { ["cpu"] = 50 + second, ["proc.memory.rssMB"] = 300, ["gpu.0.gpu"] = 90, ["gpu.0.memoryAllocated"] = 40 });
+            run.Log("step", second, new Dictionary<string, double> { ["loss"] = 1, ["loss_scale"] = 65536, ["skipped_steps"] = second });
+        }
+
+        run.Finish();
+        var names = PngReport.Write(store, ids.Append(run.Id).ToList(), Path.Combine(temp.Root, "png")).Select(Path.GetFileName).ToList();
+        foreach (var expected in new[] { "loss_per_step.png", "loss_scale.png", "cpu.png", "system.png", "gpu0.png", "gpu0_memory.png", "accuracy.png" })
+        {
+            Assert.Contains(expected, names);
+        }
+    }
+
+    [Fact]
+    public void A_single_value_gets_a_padded_range_so_ticks_differ()
+    {
+        var (low, high) = PngReport.PaddedRange(0.79, 0.79);
+        Assert.True(high - low > 0.05, $"{low}..{high}");
+        Assert.Equal((-0.5, 0.5), PngReport.PaddedRange(0, 0));
+        var (a, b) = PngReport.PaddedRange(1, 2);
+        Assert.Equal(0.94, a, 10);
+        Assert.Equal(2.06, b, 10);
+    }
 }
