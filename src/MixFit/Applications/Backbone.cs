@@ -12,7 +12,7 @@ namespace MixFit.Applications;
 /// Blocks are the units <see cref="TransferModel.UnfreezeTop"/> counts from the top: <c>layer1</c>..<c>layer4</c>
 /// (and the stem) for ResNets, <c>features.0</c>..<c>features.N</c> for MobileNets.
 /// </remarks>
-public sealed class Backbone : nn.Module<Tensor, Tensor>
+public sealed class Backbone : FeatureExtractor
 {
     private static readonly string[] ResNetStem = { "conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4" };
     // Plain lists, not module fields: TorchSharp registers Module-typed fields by their field name, which would add a
@@ -56,7 +56,7 @@ public sealed class Backbone : nn.Module<Tensor, Tensor>
     public BackboneKind Kind { get; }
 
     /// <summary>Channels of the last feature maps (= the pooled vector's length).</summary>
-    public long Features { get; }
+    public override long Features { get; }
 
     /// <summary>The pooling applied.</summary>
     public Pooling PoolingMode { get; }
@@ -87,6 +87,25 @@ public sealed class Backbone : nn.Module<Tensor, Tensor>
             default:
                 return FromFeatures(kind, torchvision.models.mobilenet_v3_large().named_children(), 960, pooling);
         }
+    }
+
+    /// <summary>The stem layers and <c>layer1</c>..<c>layer4</c> for ResNets, <c>features.0</c>..<c>features.N</c> for MobileNets.</summary>
+    public override IReadOnlyList<nn.Module> Units()
+    {
+        var units = new List<nn.Module>();
+        foreach (var (name, child) in blocks)
+        {
+            if (name == "features")
+            {
+                units.AddRange(child.named_children().Select(c => c.module));
+            }
+            else
+            {
+                units.Add(child);
+            }
+        }
+
+        return units;
     }
 
     /// <inheritdoc />

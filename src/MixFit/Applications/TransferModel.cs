@@ -24,12 +24,12 @@ namespace MixFit.Applications;
 /// </code></example>
 public sealed class TransferModel : nn.Module<Tensor, Tensor>
 {
-    private readonly Backbone @base;
+    private readonly FeatureExtractor @base;
     private readonly Linear head;
     private bool baseTrainable = true;
 
-    private TransferModel(Backbone backbone, int classes, bool softmax)
-        : base($"TransferModel({backbone.Kind})")
+    private TransferModel(FeatureExtractor backbone, int classes, bool softmax)
+        : base($"TransferModel({(backbone is Backbone b ? b.Kind.ToString() : backbone.GetName())})")
     {
         @base = backbone;
         head = nn.Linear(backbone.Features, classes);
@@ -38,8 +38,8 @@ public sealed class TransferModel : nn.Module<Tensor, Tensor>
         register_module("head", head);
     }
 
-    /// <summary>The backbone (parameter names are torchvision's, under <c>base.</c> in this model).</summary>
-    public Backbone Base => @base;
+    /// <summary>The base (for TorchVision backbones parameter names are torchvision's, under <c>base.</c> in this model).</summary>
+    public FeatureExtractor Base => @base;
 
     /// <summary>The classification head.</summary>
     public Linear Head => head;
@@ -88,6 +88,22 @@ public sealed class TransferModel : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>
+    /// A transfer model over any <paramref name="featureExtractor"/>, e.g. an imported ONNX graph
+    /// (<see cref="OnnxBackbone"/>): its features, then a dense head of <paramref name="classes"/> (logits by default).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Fewer than one class.</exception>
+    public static TransferModel Create(FeatureExtractor featureExtractor, int classes, bool baseTrainable = true, bool softmax = false)
+    {
+        ArgumentNullException.ThrowIfNull(featureExtractor);
+        if (classes < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(classes), classes, "A head needs at least one class.");
+        }
+
+        return new TransferModel(featureExtractor, classes, softmax) { BaseTrainable = baseTrainable };
+    }
+
+    /// <summary>
     /// Makes the top <paramref name="blocks"/> blocks of the base trainable (counted from the output: <c>layer4</c> first for
     /// ResNets, the last <c>features.N</c> for MobileNets); everything below stays frozen. Compile again afterwards.
     /// </summary>
@@ -132,21 +148,5 @@ public sealed class TransferModel : nn.Module<Tensor, Tensor>
         return Softmax ? logits.softmax(1) : logits;
     }
 
-    private List<nn.Module> BlockUnits()
-    {
-        var units = new List<nn.Module>();
-        foreach (var (name, child) in @base.named_children())
-        {
-            if (name == "features")
-            {
-                units.AddRange(child.named_children().Select(c => c.module));
-            }
-            else if (name is not ("pool" or "flatten"))
-            {
-                units.Add(child);
-            }
-        }
-
-        return units;
-    }
+    private IReadOnlyList<nn.Module> BlockUnits() => @base.Units();
 }
