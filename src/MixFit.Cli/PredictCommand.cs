@@ -11,7 +11,7 @@ internal static class PredictCommand
         var checkpoint = new Option<string>("--checkpoint") { Description = "A checkpoint written by train (mixfit-model.json must be beside it).", Required = true };
         var data = new Option<string>("--data") { Description = "CSV with an image column (other columns are ignored).", Required = true };
         var images = new Option<string?>("--images") { Description = "Folder of the images (default: images/ beside the CSV)." };
-        var output = TypedOption.Plain("--out", "Where to write image,category.", "predictions.csv");
+        var output = TypedOption.Plain("--out", "Where to write image,category (and p_<category> columns with --probabilities).", "predictions.csv");
         output.Aliases.Add("-o");
         var device = TypedOption.Create("--device", "auto, cpu, cuda or cuda:N.", DeviceChoice.Parse, DeviceChoice.Auto.Name);
         var probabilities = new Option<bool>("--probabilities") { Description = "Also write each class's probability as p_<category> columns." };

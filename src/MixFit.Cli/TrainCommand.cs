@@ -31,7 +31,7 @@ internal static class TrainCommand
             var result = TrainingJob.Run(options, Console.Out, token);
             if (result.Test is { } test)
             {
-                Console.WriteLine($"test loss {test["loss"]:F4} - test accuracy {test["accuracy"]:F4}");
+                Console.WriteLine(string.Join(" - ", test.Select(kv => $"test {kv.Key} {kv.Value:F4}")));
             }
 
             Console.WriteLine($"run {result.RunId}{(result.Cancelled ? " (killed)" : "")}");

@@ -112,7 +112,12 @@ internal sealed class TrainOptionsBinder
 
     private static string[] ParseMetrics(string text)
     {
-        var names = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(n => n.ToLowerInvariant()).ToArray();
+        var names = text.Split(',', StringSplitOptions.TrimEntries).Select(n => n.ToLowerInvariant()).ToArray();
+        if (names.Any(n => n.Length == 0))
+        {
+            throw new ArgumentException($"\"{text}\" has an empty metric name; separate names with single commas, e.g. accuracy,auc.");
+        }
+
         foreach (var name in names)
         {
             if (!MixFit.Metrics.Metric.Names.Contains(name))

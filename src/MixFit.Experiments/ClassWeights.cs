@@ -36,12 +36,21 @@ public sealed class ClassWeights
             var parts = pair.Split('=', StringSplitOptions.TrimEntries);
             if (parts.Length != 2
                 || !int.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out int label) || label < 0
-                || !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double weight) || !double.IsFinite(weight) || weight < 0
-                || !weights.TryAdd(label, weight))
+                || !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double weight) || !double.IsFinite(weight) || weight < 0)
             {
                 throw new ArgumentException(
-                    $"\"{pair}\" is not a new class=weight pair with a class index >= 0 and a weight >= 0 (expected \"balanced\" or e.g. \"0=1,6=2.5\").");
+                    $"\"{pair}\" is not a class=weight pair with a class index >= 0 and a weight >= 0 (expected \"balanced\" or e.g. \"0=1,6=2.5\").");
             }
+
+            if (!weights.TryAdd(label, weight))
+            {
+                throw new ArgumentException($"class {label} is given twice (\"{text}\"); give each class once.");
+            }
+        }
+
+        if (weights.Count > 0 && weights.Values.All(w => w == 0))
+        {
+            throw new ArgumentException($"\"{text}\" gives every named class weight 0, so those samples would teach nothing; give at least one a weight above 0.");
         }
 
         if (weights.Count == 0)
@@ -61,7 +70,7 @@ public sealed class ClassWeights
         {
             if (explicitWeights.Keys.FirstOrDefault(k => k >= counts.Count, -1) is var missing && missing >= 0)
             {
-                throw new ArgumentException($"The class weights name class {missing}, but the data has {counts.Count} classes (0..{counts.Count - 1}).");
+                throw new ArgumentException($"--class-weight names class {missing}, but the data has {counts.Count} classes (0..{counts.Count - 1}).");
             }
 
             return explicitWeights;

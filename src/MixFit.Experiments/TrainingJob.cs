@@ -97,6 +97,7 @@ public static class TrainingJob
                 ["freeze_base"] = options.FreezeBase,
                 ["device"] = device.type.ToString().ToLowerInvariant(),
                 ["class_weight"] = options.ClassWeight?.Text,
+                ["metrics"] = string.Join(",", options.Metrics),
             },
         };
         var cancel = new CancellationCallback(cancellation);

@@ -51,7 +51,7 @@ public static class HtmlReport
             .Append(Resource("MixFit.Tracking.report.css"))
             .Append("</style></head><body><h1>MixFit runs</h1><div id=\"comparison\">");
 
-        html.Append("<h2>Comparison</h2><table><tr>");
+        html.Append("<h2>Comparison</h2><table class=\"data\"><tr>");
         foreach (var h in new[] { "run", "policy", "status", "epochs", "training time (s)", "time/epoch (s)", "ms/step (median)", "probe ms/step", "peak memory (MB)", "final loss", "accuracy", "val accuracy", "skipped steps", "speed-up" })
         {
             html.Append("<th>").Append(h).Append("</th>");
@@ -70,8 +70,14 @@ public static class HtmlReport
         }
 
         html.Append("</table><p class=\"note\">ms/step (median): the median over the run's steps without the first; the Keras bar shows the epoch's mean. A run's name opens its page.</p>");
+        var datasets = runs.Select(r => r.Config["dataset"]?.ToString() ?? "").Distinct().ToList();
+        if (datasets.Count > 1)
+        {
+            html.Append("<p class=\"note\"><b>These runs trained on different data</b> (").Append(E(string.Join("; ", datasets.Select(d => d.Length == 0 ? "unknown" : d))))
+                .Append("): their times and speed-ups compare unlike work.</p>");
+        }
 
-        html.Append("<h2>Peak memory</h2><table>");
+        html.Append("<h2>Peak memory</h2><table class=\"data\">");
         double maxMemory = runs.Select(r => r.Summary.GetValueOrDefault("peak_memory_mb")).DefaultIfEmpty(0).Max();
         foreach (var run in runs)
         {
@@ -108,13 +114,13 @@ public static class HtmlReport
             .Append(" &middot; started ").Append(run.StartedAt.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture)).Append("</p>")
             .Append("<div class=\"tabs\"><button class=\"active\" data-tab=\"overview\">Overview</button><button data-tab=\"system\">System</button><button data-tab=\"logs\">Logs</button></div>");
 
-        html.Append("<div class=\"tab\" data-tab=\"overview\"><h3>Summary</h3><table><tr><th>key</th><th>value</th></tr>");
+        html.Append("<div class=\"tab\" data-tab=\"overview\"><h3>Summary</h3><table class=\"data\"><tr><th>key</th><th>value</th></tr>");
         foreach (var (key, value) in run.Summary.OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
             html.Append("<tr><td>").Append(E(key)).Append("</td><td>").Append(Number(value)).Append("</td></tr>");
         }
 
-        html.Append("</table><h3>Config</h3><table><tr><th>key</th><th>value</th></tr>");
+        html.Append("</table><h3>Config</h3><table class=\"data config\"><tr><th>key</th><th>value</th></tr>");
         foreach (var (key, value) in Flatten(run.Config, "").OrderBy(kv => kv.Key, StringComparer.Ordinal))
         {
             html.Append("<tr><td>").Append(E(key)).Append("</td><td style=\"text-align:left\">").Append(E(value)).Append("</td></tr>");
@@ -171,7 +177,7 @@ public static class HtmlReport
     {
         var flat = runs.Select(r => Flatten(r.Config, "")).ToList();
         var keys = flat.SelectMany(f => f.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
-        var html = new StringBuilder("<table><tr><th>key</th>");
+        var html = new StringBuilder("<table class=\"data config\"><tr><th>key</th>");
         foreach (var run in runs)
         {
             html.Append("<th>").Append(E(run.Name)).Append("</th>");

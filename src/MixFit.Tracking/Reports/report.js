@@ -1,7 +1,8 @@
 // MixFit report: charts drawn with uPlot from the JSON in #run-data; no network access.
 (() => {
   const runs = JSON.parse(document.getElementById('run-data').textContent);
-  const colors = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+  // d3's category10, as ScottPlot's Category10 in the PNG charts: a run has the same colour in both.
+  const colors = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
   // The view can be set from the address too, e.g. report.html?x=epoch&smoothing=0.6 (for links and screenshots).
   const query = new URLSearchParams(location.search);
   const state = { x: ['step', 'epoch', 'time'].includes(query.get('x')) ? query.get('x') : 'step', smoothing: Math.min(0.99, Math.max(0, +query.get('smoothing') || 0)) };
@@ -31,7 +32,8 @@
         x: { time: false, range: (u, min, max) => (scatter || min === max) ? pad(min, max) : [min, max] },
         y: { range: (u, min, max) => pad(min, max) },
       },
-      axes: [{ label: xLabel, values: ticks }, { label: yLabel, values: ticks, size: 64 }],
+      axes: [{ label: xLabel, values: ticks, incrs: options.integerX ? [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000] : undefined },
+        { label: yLabel, values: ticks, size: 64 }],
       series: [{ label: xLabel }],
       legend: { live: true },
     };
@@ -47,7 +49,7 @@
       opts.series.push({
         label: s.label, scale: s.scale === 'right' ? 'right' : 'y', stroke: s.faint ? color + '44' : color, dash: s.dash, spanGaps: true,
         width: s.faint ? 1 : 2, paths: s.scatter ? () => null : undefined,
-        points: { show: !!s.scatter || s.points.length < 40, size: s.scatter ? 10 : 5, fill: color },
+        points: { show: !!s.scatter || s.hollow || s.points.length < 40, size: s.scatter ? 10 : s.hollow ? 7 : 5, fill: s.hollow ? '#fff' : color, stroke: color },
       });
     });
     plots.push(new uPlot(opts, data, cell));
@@ -67,9 +69,9 @@
       const raw = series(r.steps, key, axis);
       if (state.smoothing > 0 && raw.length > 1) list.push({ label: r.name + ' train (raw)', color: i, faint: true, points: raw });
       list.push({ label: r.name + ' train', color: i, points: raw.length ? smooth(raw, state.smoothing) : series(r.epochs, key, axis) });
-      list.push({ label: r.name + ' val', color: i, dash: [6, 4], points: series(r.epochs, 'val_' + key, axis) });
+      list.push({ label: r.name + ' val', color: i, dash: [6, 4], hollow: true, points: series(r.epochs, 'val_' + key, axis) });
     });
-    chart(container, title, xLabels[axis], key, list);
+    chart(container, title, xLabels[axis], key, list, { integerX: axis === 'step' });
   }
 
   function systemCharts(container, subset) {
@@ -88,14 +90,14 @@
     const training = document.getElementById('charts'), system = document.getElementById('system');
     const axis = state.x;
     metricKeys().forEach(k => trainingChart(training, (k === 'loss' ? 'Loss' : k) + ' (per step; dashed: validation per epoch)', k));
-    chart(training, 'ms/step', xLabels[axis], 'ms', runs.map((r, i) => ({ label: r.name, color: i, points: smooth(series(r.steps, 'ms_per_step', axis), state.smoothing) })));
+    chart(training, 'ms/step', xLabels[axis], 'ms', runs.map((r, i) => ({ label: r.name, color: i, points: smooth(series(r.steps, 'ms_per_step', axis), state.smoothing) })), { integerX: axis === 'step' });
     const scaled = runs.map((r, i) => [r, i]).filter(([r]) => r.steps.some(s => 'loss_scale' in s));
     if (scaled.length) {
       chart(training, 'Loss scale and skipped steps', xLabels[axis], 'loss scale', scaled.flatMap(([r, i]) => [
         { label: r.name + ' loss scale', color: i, points: series(r.steps, 'loss_scale', axis) },
         { label: r.name + ' skipped steps', color: i, dash: [3, 3], scale: 'right', points: series(r.steps, 'skipped_steps', axis) }]), { rightLabel: 'skipped steps (total)' });
     }
-    chart(training, 'Time per epoch', 'epoch', 'seconds', runs.map((r, i) => ({ label: r.name, color: i, points: series(r.epochs, 'epoch_seconds', 'epoch') })));
+    chart(training, 'Time per epoch', 'epoch', 'seconds', runs.map((r, i) => ({ label: r.name, color: i, points: series(r.epochs, 'epoch_seconds', 'epoch') })), { integerX: true });
     chart(training, 'Training time vs final loss', 'training time (s)', 'final loss', runs.filter(r => 'training_time' in r.summary && 'loss' in r.summary)
       .map(r => ({ label: r.name, color: runs.indexOf(r), scatter: true, points: [[r.summary.training_time, r.summary.loss]] })));
     systemCharts(system, runs);

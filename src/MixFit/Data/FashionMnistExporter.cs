@@ -11,7 +11,11 @@ namespace MixFit.Data;
 /// </summary>
 public static class FashionMnistExporter
 {
-    /// <summary>Exports <paramref name="data"/> (all, or the first <paramref name="count"/>) into <paramref name="directory"/>.</summary>
+    /// <summary>
+    /// Exports <paramref name="data"/> (all, or the first <paramref name="count"/>) into <paramref name="directory"/>.
+    /// Images of a CSV other than <c>train.csv</c> carry its name (<c>images/test-00000.png</c> for <c>test.csv</c>), so
+    /// the test split exported into the training folder never overwrites a training image.
+    /// </summary>
     /// <returns>The CSV's path.</returns>
     public static string Export(LabelledImages data, string directory, int? count = null, string csvName = "train.csv")
     {
@@ -20,9 +24,10 @@ public static class FashionMnistExporter
         string images = Path.Combine(directory, "images");
         Directory.CreateDirectory(images);
         var csv = new StringBuilder("image,category\n");
+        string prefix = string.Equals(csvName, "train.csv", StringComparison.OrdinalIgnoreCase) ? "" : Path.GetFileNameWithoutExtension(csvName) + "-";
         for (int i = 0; i < n; i++)
         {
-            string name = i.ToString("00000", CultureInfo.InvariantCulture) + ".png";
+            string name = prefix + i.ToString("00000", CultureInfo.InvariantCulture) + ".png";
             using (var bitmap = data.Bitmap(i))
             {
                 using var image = SKImage.FromBitmap(bitmap);

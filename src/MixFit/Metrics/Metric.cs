@@ -80,6 +80,7 @@ public abstract class Metric
     {
         ArgumentNullException.ThrowIfNull(loss);
         string key = (name ?? "").Trim().ToLowerInvariant();
+        CheckFits(key, loss);
         var scores = ClassScores.FromLoss(loss);
         return key switch
         {
@@ -99,6 +100,22 @@ public abstract class Metric
             "auc" => new Auc(key, scores),
             _ => throw new ArgumentException($"Unknown metric \"{name}\". Valid metrics: {string.Join(", ", Names)}.", nameof(name)),
         };
+    }
+
+    /// <summary>Refuses a metric that cannot read the targets the loss implies (it would fail inside libtorch at the first batch).</summary>
+    private static void CheckFits(string key, Loss loss)
+    {
+        string? problem = key switch
+        {
+            "categorical_accuracy" when loss.SparseTargets => "compares one-hot target rows, but the loss takes integer labels",
+            "sparse_categorical_accuracy" or "sparse_top_k_categorical_accuracy" when loss is CategoricalCrossentropy => "takes integer labels, but the loss takes one-hot target rows",
+            "binary_accuracy" when loss is CrossentropyLoss => "scores one yes/no output per element, but the loss scores a class per sample",
+            _ => null,
+        };
+        if (problem is not null)
+        {
+            throw new ArgumentException($"Metric \"{key}\" {problem} ({loss.Name}); use \"accuracy\", which follows the loss.", "name");
+        }
     }
 
     /// <summary>[sum of <paramref name="perSample"/> (times the weights), number of samples (or sum of weights)] as float32.</summary>

@@ -60,6 +60,7 @@ public sealed class CliTests : IDisposable
         // Category ids that differ from the class indices (class i is id (i + 1) * 10), so writing the index fails.
         static string Id(string index) => ((int.Parse(index, System.Globalization.CultureInfo.InvariantCulture) + 1) * 10).ToString(System.Globalization.CultureInfo.InvariantCulture);
         Assert.True(File.Exists(P("fmtest/test.csv")), "--split test writes test.csv");
+        Assert.True(File.Exists(P("fmtest/images/test-00000.png")), "test images carry the split's name, so they never overwrite training images");
         Assert.False(File.Exists(P("fmtest/train.csv")));
         foreach (var (folder, name) in new[] { (P("fm"), "train.csv"), (P("fmtest"), "test.csv") })
         {
@@ -268,5 +269,18 @@ public sealed class CliTests : IDisposable
         Assert.Contains("last.ckpt.safetensors", corrupt.Error);
         Assert.All(files, kv => Assert.Equal(kv.Value, File.ReadAllBytes(kv.Key)));
         Assert.Single(RunStore.Open(P("store")).List());
+    }
+
+    [Fact]
+    public void Train_prints_the_test_value_of_every_compiled_metric()
+    {
+        var train = CliRunner.Run("train", "--limit", "256", "--epochs", "1", "--metrics", "auc", "--verbose", "0", "--store", P("store"));
+        Assert.True(train.ExitCode == 0, train.Error + train.Output);
+        Assert.Matches(@"test loss \d\.\d{4} - test auc \d\.\d{4}", train.Output);
+
+        var mismatch = CliRunner.Run("train", "--limit", "64", "--epochs", "1", "--metrics", "binary_accuracy", "--verbose", "0", "--store", P("store"));
+        Assert.Equal(2, mismatch.ExitCode);
+        Assert.Contains("binary_accuracy", mismatch.Error);
+        Assert.DoesNotContain("frame #", mismatch.Error);
     }
 }

@@ -45,4 +45,14 @@ public class MetricTests
         var totals = metric.BatchTotals(tensor(new float[] { 2, -1, 0.5f, -3 }), tensor(new float[] { 1, 0, 0, 0 })).data<float>().ToArray();
         Assert.Equal(new[] { 3f, 4f }, totals);
     }
+
+    [Fact]
+    public void A_metric_that_cannot_read_the_losss_targets_is_refused_at_compile_time()
+    {
+        var sparse = Assert.Throws<ArgumentException>(() => Metric.FromName("categorical_accuracy", new SparseCategoricalCrossentropy()));
+        Assert.Contains("\"categorical_accuracy\" compares one-hot target rows, but the loss takes integer labels (sparse_categorical_crossentropy); use \"accuracy\"", sparse.Message);
+        Assert.Contains("binary_accuracy", Assert.Throws<ArgumentException>(() => Metric.FromName("binary_accuracy", new SparseCategoricalCrossentropy())).Message);
+        Assert.Contains("integer labels", Assert.Throws<ArgumentException>(() => Metric.FromName("sparse_categorical_accuracy", new CategoricalCrossentropy())).Message);
+        Assert.IsType<SparseTopKCategoricalAccuracy>(Metric.FromName("top_k_categorical_accuracy", new SparseCategoricalCrossentropy()));
+    }
 }
