@@ -10,6 +10,8 @@ var root = new Command("mixfit", $"MixFit: tf.keras-style mixed-precision traini
 root.Subcommands.Add(CompareCommand.Create());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(PredictCommand.Create());
+root.Subcommands.Add(EmbedCommand.Create());
+root.Subcommands.Add(ExportCommand.Create());
 root.Subcommands.Add(DatasetsCommand.Create());
 root.Subcommands.Add(DoctorCommand.Create());
 root.Subcommands.Add(RunsCommand.Create());

@@ -58,7 +58,7 @@ public sealed class ExperimentData : IDisposable
     /// <summary>Loads <paramref name="spec"/> for a model whose input channels <paramref name="channelsFor"/> gives (from the data's own channels), at <paramref name="imageSize"/> pixels.</summary>
     /// <exception cref="DirectoryNotFoundException">The data folder does not exist.</exception>
     public static ExperimentData Load(
-        string spec, int imageSize, Func<int, int> channelsFor, int batchSize, double validationSplit, int seed, string? labelMapPath = null, int? limit = null)
+        string spec, int imageSize, Func<int, int> channelsFor, int batchSize, double validationSplit, int seed, string? labelMapPath = null, int? limit = null, PixelNormalization? normalization = null)
     {
         if (string.Equals(spec, "fashion-mnist", StringComparison.OrdinalIgnoreCase))
         {
@@ -85,7 +85,7 @@ public sealed class ExperimentData : IDisposable
         {
             BatchSize = batchSize, Seed = seed, Channels = channels, Workers = Math.Max(1, Environment.ProcessorCount),
             Transforms = new ImageTransform[] { new Resize(imageSize, imageSize), new RandomHorizontalFlip() },
-            Normalization = channels == 3 ? PixelNormalization.ImageNet : PixelNormalization.UnitRange,
+            Normalization = normalization ?? (channels == 3 ? PixelNormalization.ImageNet : PixelNormalization.UnitRange),
         };
         var evaluation = options with { Shuffle = false, Transforms = new ImageTransform[] { new Resize(imageSize, imageSize) } };
         if (validationSplit > 0)
@@ -104,15 +104,21 @@ public sealed class ExperimentData : IDisposable
     }
 
     /// <summary>Builds a pipeline over an unlabelled CSV of images for prediction.</summary>
-    public static (ImagePipeline Pipeline, ImageDataset Dataset) Unlabelled(string csv, string images, int imageSize, int channels, int batchSize)
+    public static (ImagePipeline Pipeline, ImageDataset Dataset) Unlabelled(string csv, string images, int imageSize, int channels, int batchSize, PixelNormalization? normalization = null)
     {
         var dataset = ImageDataset.FromCsv(csv, images, new CsvDatasetOptions { LabelColumn = null });
+        return (Pipeline(dataset, imageSize, channels, batchSize, normalization), dataset);
+    }
+
+    /// <summary>An evaluation pipeline (no shuffling, no augmentation) over <paramref name="dataset"/>.</summary>
+    public static ImagePipeline Pipeline(ImageDataset dataset, int imageSize, int channels, int batchSize, PixelNormalization? normalization = null)
+    {
         var pipeline = new ImagePipeline(dataset, new ImagePipelineOptions
         {
             BatchSize = batchSize, Shuffle = false, Channels = channels, Transforms = new ImageTransform[] { new Resize(imageSize, imageSize) },
-            Normalization = channels == 3 ? PixelNormalization.ImageNet : PixelNormalization.UnitRange,
+            Normalization = normalization ?? (channels == 3 ? PixelNormalization.ImageNet : PixelNormalization.UnitRange),
         });
-        return (pipeline, dataset);
+        return pipeline;
     }
 
     private static ExperimentData FashionMnistData(int imageSize, int channels, int batchSize, double validationSplit, int seed, int? limit)

@@ -8,7 +8,15 @@ namespace MixFit.Experiments;
 /// What is needed to rebuild a trained model for prediction: architecture, classes, input size and channels, and the
 /// label map. Saved as <c>mixfit-model.json</c> beside checkpoints.
 /// </summary>
-public sealed record ModelSpec(string Model, int Classes, int Channels, int ImageSize, string Policy, IReadOnlyList<string> CategoryIds, IReadOnlyList<string> CategoryNames)
+/// <param name="Model">The model's name (<see cref="ModelDescriptor.Name"/>).</param>
+/// <param name="Classes">Output classes.</param>
+/// <param name="Channels">Input channels.</param>
+/// <param name="ImageSize">Input size in pixels.</param>
+/// <param name="Policy">The precision policy it trained under.</param>
+/// <param name="CategoryIds">The category id of each class index.</param>
+/// <param name="CategoryNames">The category name of each class index.</param>
+/// <param name="BuiltInWeights">The built-in pretrained model it started from (<c>imagenet</c>: the architecture is the imported ONNX graph), or null.</param>
+public sealed record ModelSpec(string Model, int Classes, int Channels, int ImageSize, string Policy, IReadOnlyList<string> CategoryIds, IReadOnlyList<string> CategoryNames, string? BuiltInWeights = null)
 {
     /// <summary>The file name of the spec beside checkpoints.</summary>
     public const string FileName = "mixfit-model.json";
@@ -18,7 +26,11 @@ public sealed record ModelSpec(string Model, int Classes, int Channels, int Imag
 
     /// <summary>Builds the untrained model and the policy overrides that keep its output layer in float32.</summary>
     /// <exception cref="ArgumentException">The spec names an unknown model.</exception>
-    public BuiltModel Build(bool baseTrainable = true) => ModelDescriptor.Parse(Model).Build(Classes, Channels, ImageSize, baseTrainable);
+    public BuiltModel Build(bool baseTrainable = true) => ModelDescriptor.Parse(Model).Build(Classes, Channels, ImageSize, baseTrainable, BuiltInWeights);
+
+    /// <summary>How images are normalised for this model: [0, 1] for the imported ImageNet graph (it brings its own preprocessing), else the pipeline's default.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public PixelNormalization? Normalization => BuiltInWeights is null ? null : PixelNormalization.UnitRange;
 
     /// <summary>Writes the spec into <paramref name="directory"/>.</summary>
     public void Save(string directory)

@@ -33,7 +33,7 @@ public static class PredictionJob
         WeightLoader.Load(model.Module, checkpoint);
         using var trainer = new Trainer(model.Module, (device ?? DeviceChoice.Auto).Resolve());
         trainer.Compile(new CompileOptions { Policy = MixFit.Precision.DTypePolicy.Parse(spec.Policy), ModuleOverrides = model.PrecisionOverrides });
-        var (pipeline, dataset) = ExperimentData.Unlabelled(csv, images ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(csv))!, "images"), spec.ImageSize, spec.Channels, batchSize);
+        var (pipeline, dataset) = ExperimentData.Unlabelled(csv, images ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(csv))!, "images"), spec.ImageSize, spec.Channels, batchSize, spec.Normalization);
         using var scope = NewDisposeScope();
         var scores = trainer.PredictProbabilities(pipeline);
         var classes = scores.argmax(1).data<long>().ToArray();

@@ -21,7 +21,7 @@ public sealed record TrainJobOptions
     /// <summary>The model. Default the small CNN.</summary>
     public ModelDescriptor Model { get; init; } = ModelDescriptor.SmallCnn;
 
-    /// <summary>Pretrained weights for the model (a backbone's classifier is skipped).</summary>
+    /// <summary>Pretrained weights: a file (a backbone's classifier is skipped), or <c>imagenet</c> for resnet18 (ML.NET's ImageNet ResNet18 from NuGet, imported from ONNX).</summary>
     public string? Weights { get; init; }
 
     /// <summary>Freeze the backbone and train only the head.</summary>
@@ -85,7 +85,10 @@ public sealed record TrainJobOptions
     public int Verbose { get; init; } = 1;
 
     /// <summary>The input size these options resolve to.</summary>
-    public int ResolvedImageSize => ImageSize ?? Model.DefaultImageSize;
+    public int ResolvedImageSize => ImageSize ?? Model.ImageSizeFor(Weights) ?? Model.DefaultImageSize;
+
+    /// <summary>The built-in pretrained weights named by <see cref="Weights"/> (<c>imagenet</c>), or null when it is a file or absent.</summary>
+    public string? BuiltInWeights => ModelDescriptor.IsBuiltInWeights(Weights) ? ModelDescriptor.ImageNet : null;
 
     /// <summary>The run name these options resolve to.</summary>
     public string ResolvedRunName => RunName ?? $"{Model.Name}-{Policy.Name}";

@@ -1,5 +1,6 @@
 using MixFit.Applications;
 using MixFit.Callbacks;
+using MixFit.Data;
 using MixFit.Integration.Tracking;
 using MixFit.Precision;
 using MixFit.Tracking.Store;
@@ -147,7 +148,8 @@ public static class TrainingJob
     /// <summary>Loads the options' data (train, validation and test batches) at the model's input size and channels.</summary>
     internal static ExperimentData LoadData(TrainJobOptions options) =>
         ExperimentData.Load(
-            options.Data, options.ResolvedImageSize, options.Model.ChannelsFor, options.BatchSize, options.ValidationSplit, options.Seed, options.LabelMap, options.Limit);
+            options.Data, options.ResolvedImageSize, options.Model.ChannelsFor, options.BatchSize, options.ValidationSplit, options.Seed, options.LabelMap, options.Limit,
+            options.BuiltInWeights is null ? null : PixelNormalization.UnitRange);
 
     /// <summary>
     /// Times a training step of the options' model under <paramref name="policy"/> on a throw-away trainer built as
@@ -171,9 +173,9 @@ public static class TrainingJob
     /// </summary>
     internal static (Trainer Trainer, ModelSpec Spec) CreateTrainer(TrainJobOptions options, ExperimentData data, TorchSharp.torch.Device device)
     {
-        var spec = new ModelSpec(options.Model.Name, data.Labels.Count, data.Channels, options.ResolvedImageSize, options.Policy.Name, data.Labels.Ids, data.Labels.Names);
+        var spec = new ModelSpec(options.Model.Name, data.Labels.Count, data.Channels, options.ResolvedImageSize, options.Policy.Name, data.Labels.Ids, data.Labels.Names, options.BuiltInWeights);
         var model = spec.Build(baseTrainable: !options.FreezeBase);
-        if (options.Weights is { } weights)
+        if (options.BuiltInWeights is null && options.Weights is { } weights)
         {
             if (model.Transfer is { } transfer)
             {

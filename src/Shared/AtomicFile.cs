@@ -4,8 +4,8 @@ namespace MixFit.IO;
 /// Writes a file so that readers only ever see the old complete file or the new complete file: write to a
 /// temporary file in the same folder, flush it to disk (fsync), then rename it over the target.
 /// </summary>
-/// <remarks>One source file compiled into both the training core (checkpoints, weights) and the tracker (run files),
-/// which share no assembly: the tracker builds without TorchSharp.</remarks>
+/// <remarks>One source file compiled into both the training core (checkpoints, weights, feature files) and the tracker
+/// (run files), which share no assembly: the tracker builds without TorchSharp.</remarks>
 internal static class AtomicFile
 {
     /// <summary>Writes <paramref name="path"/> through <paramref name="write"/>; on any failure the old file is untouched.</summary>
@@ -41,4 +41,7 @@ internal static class AtomicFile
             using var writer = new StreamWriter(stream, new System.Text.UTF8Encoding(false), 1 << 16, leaveOpen: true);
             writer.Write(text);
         });
+
+    /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/> atomically.</summary>
+    public static void WriteAllBytes(string path, byte[] bytes) => Write(path, stream => stream.Write(bytes));
 }

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 
 namespace MixFit.Applications;
 
-/// <summary>A model built by <see cref="ModelDescriptor.Build"/>.</summary>
+/// <summary>A model built by <see cref="ModelDescriptor.Build(int, int, int, bool)"/>.</summary>
 /// <param name="Module">The model (outputs logits).</param>
 /// <param name="PrecisionOverrides">Per-module policies to compile it with (its output layer in float32).</param>
 /// <param name="Transfer">The same module as a <see cref="TransferModel"/> when it is a backbone with a head, else null.</param>

@@ -41,6 +41,44 @@ public sealed record ModelDescriptor(string Name, int? InputChannels, int Defaul
     /// <summary>The channels this model takes from data with <paramref name="dataChannels"/> channels.</summary>
     public int ChannelsFor(int dataChannels) => InputChannels ?? dataChannels;
 
+    /// <summary>The <c>--weights</c> value that selects a pretrained model MixFit finds itself (<see cref="PretrainedModels"/>).</summary>
+    public const string ImageNet = "imagenet";
+
+    /// <summary>Whether <paramref name="weights"/> names a built-in pretrained model (<c>imagenet</c>) rather than a file.</summary>
+    public static bool IsBuiltInWeights(string? weights) => string.Equals(weights, ImageNet, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The input size these weights need, or null when any size works.</summary>
+    public int? ImageSizeFor(string? weights) => IsBuiltInWeights(weights) && Name == "resnet18" ? PretrainedModels.ResNet18ImageSize : null;
+
+    /// <summary>
+    /// Builds the model with <paramref name="classes"/> outputs (logits) over built-in pretrained weights: for
+    /// <c>imagenet</c>, ML.NET's ImageNet ResNet18 imported from ONNX (resnet18 only; 224x224 input in [0, 1]).
+    /// </summary>
+    /// <exception cref="ArgumentException">Weights this model has no built-in copy of, or an input size they cannot take.</exception>
+    /// <exception cref="FileNotFoundException">The ONNX files are not in the NuGet package folder (the message says how to get them).</exception>
+    public BuiltModel Build(int classes, int channels, int imageSize, bool baseTrainable, string? builtInWeights)
+    {
+        if (builtInWeights is null)
+        {
+            return Build(classes, channels, imageSize, baseTrainable);
+        }
+
+        if (!IsBuiltInWeights(builtInWeights) || Name != "resnet18")
+        {
+            throw new ArgumentException(
+                $"--weights {builtInWeights}: the built-in pretrained weights are \"imagenet\" for resnet18 (ML.NET's ImageNet ResNet18); for {Name} pass a weights file (safetensors, .pt/.pth).");
+        }
+
+        if (imageSize != PretrainedModels.ResNet18ImageSize || channels != 3)
+        {
+            throw new ArgumentException(
+                $"The ImageNet ResNet18 takes 3x{PretrainedModels.ResNet18ImageSize}x{PretrainedModels.ResNet18ImageSize} input, got {channels}x{imageSize}x{imageSize}: use --image-size {PretrainedModels.ResNet18ImageSize} (the default with these weights).");
+        }
+
+        var transfer = TransferModel.Create(PretrainedModels.ResNet18ImageNet(), classes, baseTrainable);
+        return new BuiltModel(transfer, transfer.PrecisionOverrides, transfer);
+    }
+
     /// <summary>Builds the untrained model with <paramref name="classes"/> outputs (logits).</summary>
     /// <param name="classes">Output classes.</param>
     /// <param name="channels">Input channels (must be <see cref="InputChannels"/> when that is set).</param>

@@ -30,6 +30,9 @@ public sealed class ImageDataset
     /// <summary>The label map, or null for an unlabelled dataset.</summary>
     public LabelMap? Labels { get; }
 
+    /// <summary>Whether <paramref name="path"/> has an image extension MixFit decodes (.png, .jpg, .jpeg, .webp, .gif, .bmp).</summary>
+    public static bool IsImageFile(string path) => ImageExtensions.Contains(Path.GetExtension(path));
+
     /// <summary>Rows skipped as bad (only with skip-bad).</summary>
     public IReadOnlyList<DataProblem> Problems { get; }
 

@@ -28,10 +28,21 @@ public sealed class OnnxGraph : nn.Module<Tensor, Tensor>
     private readonly List<OnnxStep> steps;
     private readonly Dictionary<string, string> sourceNames;
     private readonly HashSet<string> constantBuffers;
+    private readonly Dictionary<int, string> layerOfNode;
+    private readonly Dictionary<string, int> lastUse = new(StringComparer.Ordinal);
 
-    private OnnxGraph(string file, string input, IReadOnlyList<long?> inputShape, string output, IReadOnlyList<long?> outputShape, List<OnnxStep> steps, Dictionary<string, string> sourceNames, HashSet<string> constantBuffers)
+    private OnnxGraph(string file, string input, IReadOnlyList<long?> inputShape, string output, IReadOnlyList<long?> outputShape, List<OnnxStep> steps, Dictionary<string, string> sourceNames, HashSet<string> constantBuffers, Dictionary<int, string> layerOfNode)
         : base("OnnxGraph")
     {
+        this.layerOfNode = layerOfNode;
+        for (int index = 0; index < steps.Count; index++)
+        {
+            foreach (var name in steps[index].Inputs.Where(n => n.Length > 0))
+            {
+                lastUse[name] = index;
+            }
+        }
+
         File = file;
         InputName = input;
         InputShape = inputShape;
@@ -62,6 +73,9 @@ public sealed class OnnxGraph : nn.Module<Tensor, Tensor>
 
     /// <summary>The ONNX initializer behind each parameter and buffer, by state-dict name.</summary>
     public IReadOnlyDictionary<string, string> SourceNames => sourceNames;
+
+    /// <summary>The layer (module name) each node with weights became, by node index in the file.</summary>
+    internal IReadOnlyDictionary<int, string> LayerOfNode => layerOfNode;
 
     /// <summary>The op types of the graph's nodes, in order.</summary>
     public IReadOnlyList<string> Ops => steps.Select(s => s.Op).ToArray();
@@ -114,7 +128,7 @@ public sealed class OnnxGraph : nn.Module<Tensor, Tensor>
             throw new InvalidDataException($"{file}: no node produces \"{outputName}\" (outputs: {string.Join(", ", graph.Output.Select(o => o.Name))}).");
         }
 
-        var module = new OnnxGraph(path, inputs[0].Name, Dims(inputs[0]), outputName, Dims(graph.Output.FirstOrDefault(o => o.Name == outputName)), steps, builder.SourceNames, builder.ConstantBuffers);
+        var module = new OnnxGraph(path, inputs[0].Name, Dims(inputs[0]), outputName, Dims(graph.Output.FirstOrDefault(o => o.Name == outputName)), steps, builder.SourceNames, builder.ConstantBuffers, builder.LayerOfNode);
         foreach (var (name, layer) in builder.Layers)
         {
             module.register_module(name, layer);
@@ -135,13 +149,24 @@ public sealed class OnnxGraph : nn.Module<Tensor, Tensor>
         CheckInput(input);
         var constants = named_buffers(recurse: false).Where(b => constantBuffers.Contains(b.name)).ToDictionary(b => b.name, b => b.buffer, StringComparer.Ordinal);
         var values = new Dictionary<string, Tensor>(StringComparer.Ordinal) { [InputName] = input };
-        foreach (var step in steps)
+        for (int index = 0; index < steps.Count; index++)
         {
+            var step = steps[index];
             var arguments = step.Inputs.Select(name => name.Length == 0 ? null : values.TryGetValue(name, out var v) ? v : constants.GetValueOrDefault(OnnxOps.ConstantName(name))).ToArray();
             var results = step.Run(arguments, training);
             for (int i = 0; i < step.Outputs.Count && i < results.Length; i++)
             {
                 values[step.Outputs[i]] = results[i];
+            }
+
+            // Like Sequential: an intermediate no later node reads is released now, not at the end of the forward
+            // (autograd keeps what the backward pass needs), so peak memory is that of a chain, not of every activation.
+            foreach (var name in step.Inputs.Where(n => lastUse.TryGetValue(n, out int last) && last == index && n != InputName && n != OutputName))
+            {
+                if (values.Remove(name, out var released) && !results.Any(r => ReferenceEquals(r, released)))
+                {
+                    released.Dispose();
+                }
             }
 
             if (values.TryGetValue(OutputName, out var done) && step.Outputs.Contains(OutputName))
@@ -163,6 +188,9 @@ public sealed class OnnxGraph : nn.Module<Tensor, Tensor>
             throw new ArgumentException($"{Path.GetFileName(File)} expects input {expected} (graph input \"{InputName}\"), got [{string.Join(",", input.shape)}]{hint}.", nameof(input));
         }
     }
+
+    /// <summary>The file's model again (for export: the graph's structure, with the module's current weights).</summary>
+    internal ModelProto ReadSource() => Read(File);
 
     private static ModelProto Read(string path)
     {

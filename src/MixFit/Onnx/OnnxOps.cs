@@ -46,6 +46,11 @@ internal sealed class OnnxOps
     /// <summary>The initializer behind each parameter and buffer, by state-dict name.</summary>
     public Dictionary<string, string> SourceNames { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>The layer (module name) each node with weights became, by node index.</summary>
+    public Dictionary<int, string> LayerOfNode { get; } = new();
+
+    private int current;
+
     /// <summary>The buffer name of a constant graph value.</summary>
     public static string ConstantName(string value) => "const_" + Sanitize(value);
 
@@ -53,6 +58,7 @@ internal sealed class OnnxOps
     /// <exception cref="NotSupportedException">An op or attribute value MixFit cannot import; the message names the node and op.</exception>
     public OnnxStep Build(NodeProto node, int index)
     {
+        current = index;
         string name = node.Name.Length > 0 ? node.Name : $"{node.OpType}_{index}";
         var a = node.Attribute.ToDictionary(x => x.Name, StringComparer.Ordinal);
         string[] inputs = node.Input.ToArray();
@@ -442,6 +448,7 @@ internal sealed class OnnxOps
         }
 
         Layers.Add((module, layer));
+        LayerOfNode[current] = module;
     }
 
     private void Copy(Tensor target, Tensor value, string node, string parameter, string source)

@@ -114,7 +114,7 @@ public sealed class CliTests : IDisposable
         Assert.Equal(0, help.ExitCode);
         Assert.Contains("mixfit [command] [options]", help.Output);   // the tool's name, not the assembly's (MixFit.Cli)
         Assert.DoesNotContain("MixFit.Cli", help.Output);
-        foreach (var command in new[] { "compare", "train", "predict", "datasets", "doctor", "runs", "report" })
+        foreach (var command in new[] { "compare", "train", "predict", "embed", "export", "datasets", "doctor", "runs", "report" })
         {
             Assert.Contains(command, help.Output);
         }
@@ -282,5 +282,70 @@ public sealed class CliTests : IDisposable
         Assert.Equal(2, mismatch.ExitCode);
         Assert.Contains("binary_accuracy", mismatch.Error);
         Assert.DoesNotContain("frame #", mismatch.Error);
+    }
+
+    [Fact]
+    public void Embed_writes_imagenet_resnet18_features_as_csv_and_npy()
+    {
+        var export = CliRunner.Run("datasets", "export", "fashion-mnist", "--split", "test", "--out", P("emb"), "--count", "12");
+        Assert.True(export.ExitCode == 0, export.Error);
+        var csv = CliRunner.Run("embed", "--data", P("emb/test.csv"), "-o", P("features.csv"), "--batch-size", "6");
+        Assert.True(csv.ExitCode == 0, csv.Error + csv.Output);
+        var rows = File.ReadAllLines(P("features.csv"));
+        Assert.Equal(13, rows.Length);
+        Assert.StartsWith("image,f0,f1,", rows[0]);
+        Assert.EndsWith(",f511", rows[0]);
+        Assert.StartsWith("test-00000.png,", rows[1]);
+        Assert.Equal(513, rows[1].Split(',').Length);
+
+        // A folder of images, as .npy: NumPy's header, then 12 x 512 little-endian float32, with the names beside.
+        var npy = CliRunner.Run("embed", "--data", P("emb/images"), "-o", P("features.npy"));
+        Assert.True(npy.ExitCode == 0, npy.Error + npy.Output);
+        var bytes = File.ReadAllBytes(P("features.npy"));
+        int headerLength = BitConverter.ToUInt16(bytes, 8);
+        string header = System.Text.Encoding.ASCII.GetString(bytes, 10, headerLength);
+        Assert.Contains("'descr': '<f4'", header);
+        Assert.Contains("'shape': (12, 512)", header);
+        Assert.Equal(0, (10 + headerLength) % 64);
+        Assert.Equal(10 + headerLength + (12 * 512 * 4), bytes.Length);
+        Assert.Equal("test-00000.png", File.ReadAllLines(P("features.npy.images.txt"))[0]);
+        float fromNpy = BitConverter.ToSingle(bytes, 10 + headerLength);
+        float fromCsv = float.Parse(rows[1].Split(',')[1], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(fromCsv, fromNpy);
+
+        var bad = CliRunner.Run("embed", "--data", P("emb/test.csv"), "-o", P("features.txt"));
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("write features to a .csv or a .npy file", bad.Error);
+    }
+
+    [Fact]
+    public void Export_writes_a_checkpoint_as_onnx_that_onnx_runtime_runs_like_mixfit()
+    {
+        var train = CliRunner.Run("train", "--limit", "256", "--epochs", "1", "--verbose", "0", "--store", P("store"), "--checkpoint-dir", P("ckpt"));
+        Assert.True(train.ExitCode == 0, train.Error + train.Output);
+        var export = CliRunner.Run("export", "--checkpoint", P("ckpt/last.ckpt.safetensors"), "-o", P("model.onnx"));
+        Assert.True(export.ExitCode == 0, export.Error + export.Output);
+        Assert.Contains("input [N,1,28,28]", export.Output);
+
+        var spec = MixFit.Experiments.ModelSpec.LoadBeside(P("ckpt/last.ckpt.safetensors"));
+        var model = spec.Build();
+        MixFit.Applications.WeightLoader.Load(model.Module, P("ckpt/last.ckpt.safetensors"));
+        model.Module.eval();
+        var (x, _) = MixFit.Data.FashionMnist.LoadEmbedded(MixFit.Data.FashionMnistSplit.Test).ToTensors(8);
+        TorchSharp.torch.Tensor ours;
+        using (TorchSharp.torch.no_grad())
+        {
+            ours = model.Module.call(x);
+        }
+
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(P("model.onnx"));
+        using var result = session.Run(new[] { Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("input", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(x.contiguous().data<float>().ToArray(), new[] { 8, 1, 28, 28 })) });
+        var theirs = TorchSharp.torch.tensor(result.First().AsTensor<float>().ToArray()).reshape(8, 10);
+        double difference = (ours - theirs).abs().max().item<float>() / theirs.abs().max().item<float>();
+        Assert.True(difference < 1e-4, $"relative difference {difference:E2}");
+
+        var bad = CliRunner.Run("export", "--checkpoint", P("ckpt/last.ckpt.safetensors"), "-o", P("model.bin"));
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("must end in .onnx", bad.Error);
     }
 }

@@ -1,0 +1,34 @@
+using MixFit.Applications;
+using MixFit.Onnx;
+
+namespace MixFit.Experiments;
+
+/// <summary><c>mixfit export</c>: a training checkpoint (and the <c>mixfit-model.json</c> beside it) as an ONNX file with float32 weights.</summary>
+public static class ExportJob
+{
+    /// <summary>Writes <paramref name="output"/>; returns the input shape of one sample ([channels, size, size]).</summary>
+    /// <exception cref="FileNotFoundException">The checkpoint or its model spec is missing.</exception>
+    /// <exception cref="NotSupportedException">The model has a layer MixFit cannot write (named).</exception>
+    public static long[] Run(string checkpoint, string output, TextWriter log)
+    {
+        ArgumentNullException.ThrowIfNull(log);
+        if (!File.Exists(checkpoint))
+        {
+            throw new FileNotFoundException($"Checkpoint not found: {checkpoint}", checkpoint);
+        }
+
+        if (!string.Equals(Path.GetExtension(output), ".onnx", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ArgumentException($"-o {output}: the file to write must end in .onnx.");
+        }
+
+        var spec = ModelSpec.LoadBeside(checkpoint);
+        var model = spec.Build();
+        WeightLoader.Load(model.Module, checkpoint);
+        model.Module.eval();
+        var sample = new long[] { spec.Channels, spec.ImageSize, spec.ImageSize };
+        OnnxExporter.Export(model.Module, output, sample);
+        log.WriteLine($"Exported {spec.Model} ({spec.Classes} classes, input [N,{string.Join(",", sample)}]{(spec.Normalization is null ? "" : ", pixels in [0, 1]")}, float32 weights) to {output}.");
+        return sample;
+    }
+}
