@@ -3,6 +3,12 @@ using MixFit.TestHost;
 
 // Usage: MixFit.TestHost <backup-dir> <weights-out.safetensors> [kill-after-epoch]
 //        MixFit.TestHost folder <images-folder> <backup-dir> <weights-out.safetensors> [kill-after-epoch]
+//        MixFit.TestHost dp <out> <policy> <global-batch> <steps> [inject-inf-at-step] [die-on-rank-1-at-step] [hidden-on-rank-1]
+if (args.Length > 0 && args[0] == "dp")
+{
+    return DataParallelScenario.Run(args);
+}
+
 if (args.Length > 0 && args[0] == "folder")
 {
     int? kill = args.Length > 4 ? int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : null;

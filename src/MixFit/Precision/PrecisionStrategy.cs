@@ -217,11 +217,17 @@ public class PrecisionStrategy : IDisposable
     {
         ArgumentNullException.ThrowIfNull(optimizers);
         RequirePrepared();
+
+        // Data parallel: average the (still scaled) gradients first, so every rank unscales, checks and steps alike.
+        DataParallel?.ReduceGradients(optimizers);
         var outcomes = Scaler.Apply(optimizers, clipping);
         AfterStep();
         ZeroGrad();
         return outcomes;
     }
+
+    /// <summary>The data-parallel job whose ranks average gradients in <see cref="Step(IReadOnlyList{Optimizer}, GradientClipping?)"/>; set by <c>Fit</c> for its duration.</summary>
+    internal MixFit.Distributed.DataParallel? DataParallel { get; set; }
 
     /// <summary>Clears every gradient of the model (and of the master weights). <see cref="Step(Optimizer, GradientClipping?)"/> calls it.</summary>
     public virtual void ZeroGrad()

@@ -68,6 +68,14 @@ public sealed record FitOptions
     [JsonIgnore]
     public TorchSharp.torch.Tensor? SampleWeight { get; init; }
 
+    /// <summary>
+    /// Data-parallel training across the ranks of an MPI job (<c>DataParallel.FromEnvironment()</c> under
+    /// <c>mpirun</c>): each rank trains on its shard of every global batch of <see cref="BatchSize"/> samples, gradients
+    /// are averaged before each step, epoch logs are averaged, and only rank 0 prints. Null: one process.
+    /// </summary>
+    [JsonIgnore]
+    public MixFit.Distributed.DataParallel? DataParallel { get; init; }
+
     /// <summary>Where the progress log goes; null: the console.</summary>
     [JsonIgnore]
     public TextWriter? Output { get; init; }

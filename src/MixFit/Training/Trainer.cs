@@ -161,6 +161,30 @@ public sealed class Trainer : IDisposable
             throw new ArgumentException("The training dataset is empty (0 samples).", nameof(train));
         }
 
+        if (options.DataParallel is { } parallel)
+        {
+            train = parallel.Shard(train);
+            options = options with
+            {
+                ValidationData = options.ValidationData is { } held ? parallel.Shard(held) : null,
+                Verbose = parallel.IsPrimary ? options.Verbose : 0,
+            };
+            parallel.CheckSameModel(Module, $"{precision!.Policy.Name}|{CompileOptions?.Optimizer}|{Loss!.Name}|{options.Epochs}|{options.GradientAccumulation}|{train.BatchesPerEpoch}");
+        }
+
+        precision!.DataParallel = options.DataParallel;
+        try
+        {
+            return FitLoop(train, options);
+        }
+        finally
+        {
+            precision.DataParallel = null;
+        }
+    }
+
+    private History FitLoop(IBatchSource train, FitOptions options)
+    {
         var context = TrainingContext.ForFit(this, options, train, LogAccumulator.DisplayNames(metrics));
         var history = new HistoryCallback();
         var callbacks = CallbackList.ForLoop(context, options.Verbose, options.Output, options.Callbacks, history);
@@ -187,6 +211,11 @@ public sealed class Trainer : IDisposable
                 {
                     logs["val_" + name] = value;
                 }
+            }
+
+            if (options.DataParallel is { } ranks)
+            {
+                logs = ranks.Average(logs);
             }
 
             logs["lr"] = Optimizer!.LearningRate;

@@ -23,4 +23,34 @@ public static class TestHostProcess
         Assert.True(process.WaitForExit(300_000), "the test host did not finish in 5 minutes");
         return (process.ExitCode, stdout.Result.Trim(), stderr);
     }
+
+    /// <summary>
+    /// Runs the host under <c>mpirun -np <paramref name="ranks"/></c> (Open MPI; allowed as root, oversubscribed on
+    /// small machines); returns its exit code, output and the seconds it took. Fails the test after 2 minutes.
+    /// </summary>
+    public static (int ExitCode, string Output, double Seconds) RunMpi(int ranks, params string[] args)
+    {
+        string host = Path.Combine(AppContext.BaseDirectory, "MixFit.TestHost.dll");
+        var info = new ProcessStartInfo("mpirun") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var arg in new[] { "--oversubscribe", "-np", ranks.ToString(System.Globalization.CultureInfo.InvariantCulture), "dotnet", host }.Concat(args))
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1";
+        info.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
+        info.Environment["TERM"] = "dumb";
+        var watch = Stopwatch.StartNew();
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        string stderr = process.StandardError.ReadToEnd();
+        bool finished = process.WaitForExit(120_000);
+        if (!finished)
+        {
+            process.Kill(entireProcessTree: true);
+        }
+
+        Assert.True(finished, "mpirun did not finish in 2 minutes (a rank is hanging)");
+        return (process.ExitCode, stdout.Result + stderr, watch.Elapsed.TotalSeconds);
+    }
 }

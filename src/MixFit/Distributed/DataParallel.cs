@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using MixFit.Data;
+using MixFit.Optimizers;
+using static TorchSharp.torch;
+
+namespace MixFit.Distributed;
+
+/// <summary>
+/// Data-parallel training over MPI, in Horovod's design: <c>mpirun -np N</c> starts one process (rank) per replica;
+/// each reads a disjoint shard of every global batch, computes its gradients, and the ranks average them with one
+/// all-reduce per bucket before the optimizer step. Pass it as <c>FitOptions.DataParallel</c>.
+/// </summary>
+/// <remarks>
+/// <para>Every rank builds the same model from the same seed; <see cref="CheckSameModel"/> (called by <c>Fit</c>)
+/// compares parameter shapes, a checksum of the initial weights and the configuration across ranks at start.</para>
+/// <para>Loss scaling: gradients are averaged while still scaled, before the inf/NaN check, so an overflow on any rank
+/// reaches every rank: all ranks skip the same steps and keep the same scale (the classic bug is ranks whose scales
+/// drift apart).</para>
+/// <para>Logs: each epoch's loss and metrics are averaged across ranks before callbacks see them; only rank 0 prints
+/// (<see cref="IsPrimary"/>); the CLI also tracks and checkpoints on rank 0 only. BatchNorm statistics stay per replica.</para>
+/// <para>On CPUs the all-reduce goes through MPI on host buffers (float32); a rank that dies ends the job through
+/// <c>mpirun</c>, which stops the others and names the rank.</para>
+/// </remarks>
+public sealed class DataParallel
+{
+    /// <summary>Elements per all-reduce call (gradients are flattened into buckets of at most this many floats).</summary>
+    public const int BucketElements = 8 << 20;
+
+    private readonly Mpi mpi;
+    private readonly Stopwatch communication = new();
+
+    private DataParallel(Mpi mpi)
+    {
+        this.mpi = mpi;
+        Rank = mpi.Rank();
+        WorldSize = mpi.Size();
+    }
+
+    /// <summary>This process's rank (0-based).</summary>
+    public int Rank { get; }
+
+    /// <summary>The number of ranks.</summary>
+    public int WorldSize { get; }
+
+    /// <summary>Whether this is rank 0, the one that prints, tracks and checkpoints.</summary>
+    public bool IsPrimary => Rank == 0;
+
+    /// <summary>Wall time spent in all-reduce calls so far (gradients and logs), in seconds.</summary>
+    public double CommunicationSeconds => communication.Elapsed.TotalSeconds;
+
+    /// <summary>Whether this process was started by Open MPI's <c>mpirun</c> (its environment names a world size).</summary>
+    public static bool LaunchedByMpirun => Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_SIZE") is { Length: > 0 };
+
+    /// <summary>Initialises MPI (once per process) and joins the job.</summary>
+    /// <exception cref="DllNotFoundException">No MPI library; the message says what to install.</exception>
+    public static DataParallel Initialize()
+    {
+        var mpi = Mpi.Library;
+        mpi.EnsureInitialized();
+        return new DataParallel(mpi);
+    }
+
+    /// <summary>The job this process belongs to when started by <c>mpirun</c>; null for a plain single process (no MPI needed).</summary>
+    public static DataParallel? FromEnvironment() => LaunchedByMpirun ? Initialize() : null;
+
+    /// <summary>This rank's shard of <paramref name="source"/> (see <see cref="ShardedBatchSource"/>).</summary>
+    public IBatchSource Shard(IBatchSource source) => WorldSize == 1 ? source : new ShardedBatchSource(source, Rank, WorldSize);
+
+    /// <summary>
+    /// Averages every optimizer's gradients over the ranks (sum, then divide by the world size), in buckets of at
+    /// most <see cref="BucketElements"/> floats. A parameter without a gradient contributes zeros, so every rank
+    /// reduces the same buffers.
+    /// </summary>
+    internal void ReduceGradients(IReadOnlyList<Optimizer> optimizers)
+    {
+        if (WorldSize == 1)
+        {
+            return;
+        }
+
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var parameters = optimizers.SelectMany(o => o.Parameters).ToList();
+        foreach (var p in parameters.Where(p => p.grad is null))
+        {
+            p.grad = zeros_like(p).DetachFromDisposeScope();
+        }
+
+        var grads = parameters.Select(p => p.grad!).ToList();
+        int start = 0;
+        while (start < grads.Count)
+        {
+            int end = start;
+            long elements = 0;
+            while (end < grads.Count && (end == start || elements + grads[end].numel() <= BucketElements))
+            {
+                elements += grads[end].numel();
+                end++;
+            }
+
+            var bucket = grads.GetRange(start, end - start);
+            var flat = cat(bucket.Select(g => g.reshape(-1).to(ScalarType.Float32)).ToList(), 0).cpu();
+            var values = flat.data<float>().ToArray();
+            communication.Start();
+            mpi.Allreduce(values, mpi.Sum);
+            communication.Stop();
+            var averaged = tensor(values).div_(WorldSize);
+            long offset = 0;
+            foreach (var g in bucket)
+            {
+                g.copy_(averaged.narrow(0, offset, g.numel()).reshape(g.shape).to(g.dtype, g.device));
+                offset += g.numel();
+            }
+
+            start = end;
+        }
+    }
+
+    /// <summary>The mean of each log over the ranks (every rank must pass the same keys).</summary>
+    public Dictionary<string, double> Average(IReadOnlyDictionary<string, double> logs)
+    {
+        ArgumentNullException.ThrowIfNull(logs);
+        var keys = logs.Keys.Order(StringComparer.Ordinal).ToArray();
+        var values = keys.Select(k => logs[k]).ToArray();
+        if (WorldSize > 1)
+        {
+            communication.Start();
+            mpi.Allreduce(values, mpi.Sum);
+            communication.Stop();
+        }
+
+        return keys.Select((k, i) => (k, v: values[i] / WorldSize)).ToDictionary(t => t.k, t => t.v, StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// Compares the ranks' models and configurations at start: the number and shapes of the trainable parameters, a
+    /// checksum of their initial values and a hash of <paramref name="configuration"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The ranks differ; the message says in what (every rank throws).</exception>
+    public void CheckSameModel(nn.Module module, string configuration)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        var parameters = module.parameters().ToList();
+        double shapes = parameters.Select((p, i) => (i + 1) * (double)p.shape.Aggregate(1L, (a, d) => (a * 31) + d)).Sum();
+        double checksum;
+        using (no_grad())
+        {
+            checksum = parameters.Select((p, i) => (i + 1) * p.to(ScalarType.Float64).sum().item<double>()).Sum();
+        }
+
+        double config = configuration.Aggregate(17.0, (h, c) => ((h * 31) + c) % 1_000_000_007);
+        var mine = new[] { parameters.Count, shapes, checksum, config };
+        var max = (double[])mine.Clone();
+        var min = (double[])mine.Clone();
+        mpi.Allreduce(max, mpi.Max);
+        mpi.Allreduce(min, mpi.Min);
+        string[] what = { "the number of parameters", "the parameter shapes", "the initial weights (build every rank's model from the same seed)", "the training configuration" };
+        for (int i = 0; i < mine.Length; i++)
+        {
+            double tolerance = i == 2 ? 1e-9 * Math.Max(1, Math.Abs(max[i])) : 0;
+            if (max[i] - min[i] > tolerance)
+            {
+                throw new InvalidOperationException($"The {WorldSize} ranks differ in {what[i]} (rank {Rank} has {mine[i]:G10}; the ranks range from {min[i]:G10} to {max[i]:G10}); every rank must run the same model and options.");
+            }
+        }
+    }
+
+    /// <summary>Waits for every rank.</summary>
+    public void Barrier() => mpi.Barrier();
+
+    /// <summary>Ends every rank of the job (MPI_Abort) with <paramref name="code"/>, e.g. after an error on one rank.</summary>
+    public void Abort(int code) => mpi.Abort(code);
+}
