@@ -34,7 +34,11 @@ internal static class TrainCommand
                 Console.WriteLine(string.Join(" - ", test.Select(kv => $"test {kv.Key} {kv.Value:F4}")));
             }
 
-            Console.WriteLine($"run {result.RunId}{(result.Cancelled ? " (killed)" : "")}");
+            if (result.RunId.Length > 0)
+            {
+                // Under mpirun only rank 0 tracks a run.
+                Console.WriteLine($"run {result.RunId}{(result.Cancelled ? " (killed)" : "")}");
+            }
             return result.Cancelled;
         }));
         return command;

@@ -1,6 +1,7 @@
 using MixFit.Applications;
 using MixFit.Callbacks;
 using MixFit.Data;
+using MixFit.Distributed;
 using MixFit.Integration.Tracking;
 using MixFit.Precision;
 using MixFit.Tracking.Store;
@@ -48,7 +49,11 @@ public static class TrainingJob
     {
         Validate(options);
         ArgumentNullException.ThrowIfNull(output);
-        var write = new JobOutput(output);
+
+        // Under mpirun: one replica per rank; rank 0 alone prints, tracks and writes checkpoints.
+        var parallel = DataParallel.FromEnvironment();
+        bool primary = parallel?.IsPrimary ?? true;
+        var write = new JobOutput(primary ? output : TextWriter.Null);
         write.Writer.WriteLine($"Training {options.Model.Name} under {options.Policy.Name} on {options.Data} (loading data and TorchSharp)...");
         var device = options.Device.Resolve();
         var policy = options.Policy;
@@ -80,12 +85,15 @@ public static class TrainingJob
                 write.Writer.WriteLine($"Resuming from {last} at epoch {initialEpoch + 1}{(initialStep > 0 ? $", step {initialStep + 1}" : "")}.");
             }
 
-            spec.Save(dir);
-            callbacks.Add(new ModelCheckpoint(last, output: write.ForFit));
+            if (primary)
+            {
+                spec.Save(dir);
+                callbacks.Add(new ModelCheckpoint(last, output: write.ForFit));
+            }
         }
 
-        var store = RunStore.Open(options.Store);
-        using var tracking = new TrackingCallback(store, options.ResolvedRunName, data.Description, options.Tags)
+        var store = primary ? RunStore.Open(options.Store) : null;
+        using var tracking = store is null ? null : new TrackingCallback(store, options.ResolvedRunName, data.Description, options.Tags)
         {
             ResumeRunId = resumeRunId is { } id && store.List().Any(r => r.Id == id) ? id : null,
             ModelName = options.Model.Name,
@@ -99,10 +107,15 @@ public static class TrainingJob
                 ["device"] = device.type.ToString().ToLowerInvariant(),
                 ["class_weight"] = options.ClassWeight?.Text,
                 ["metrics"] = string.Join(",", options.Metrics),
+                ["world_size"] = parallel?.WorldSize ?? 1,
             },
         };
         var cancel = new CancellationCallback(cancellation);
-        callbacks.Insert(0, tracking);
+        if (tracking is not null)
+        {
+            callbacks.Insert(0, tracking);
+        }
+
         callbacks.Add(cancel);
         if (initialEpoch >= options.Epochs)
         {
@@ -110,20 +123,20 @@ public static class TrainingJob
             return new TrainResult("", new History(), false, null);
         }
 
-        if (options.CheckpointDirectory is { } folder)
+        if (options.CheckpointDirectory is { } folder && primary)
         {
             // Once the tracker (first in the list) has its run: the checkpoint folder remembers which run it belongs to.
-            callbacks.Add(new LambdaCallback { TrainBegin = _ => ResumedRun.Write(folder, tracking.Run?.Id) });
+            callbacks.Add(new LambdaCallback { TrainBegin = _ => ResumedRun.Write(folder, tracking?.Run?.Id) });
         }
 
         var history = trainer.Fit(data.Train, new FitOptions
         {
             Epochs = options.Epochs, InitialEpoch = initialEpoch, InitialStep = initialStep, BatchSize = options.BatchSize, Seed = options.Seed,
             ValidationData = data.Validation, Verbose = options.Verbose, Callbacks = callbacks, Output = write.ForFit,
-            ClassWeight = options.ClassWeight?.Resolve(data.ClassCounts),
+            ClassWeight = options.ClassWeight?.Resolve(data.ClassCounts), DataParallel = parallel,
         });
 
-        if (cancel.Cancelled && options.CheckpointDirectory is { } checkpoints && cancel.Context.InterruptedAt is { } at)
+        if (cancel.Cancelled && primary && options.CheckpointDirectory is { } checkpoints && cancel.Context.InterruptedAt is { } at)
         {
             // Ctrl+C inside an epoch: record the position so --resume continues from the next step, not the next epoch.
             trainer.SaveCheckpoint(Path.Combine(checkpoints, LastCheckpoint), at.Epoch, at.Step);
@@ -131,18 +144,23 @@ public static class TrainingJob
         }
 
         IReadOnlyDictionary<string, double>? test = null;
-        if (!cancel.Cancelled && data.Test is { } testData)
+        if (!cancel.Cancelled && primary && data.Test is { } testData)
         {
             test = trainer.Evaluate(testData, verbose: 0);
-            tracking.Run?.UpdateSummary(test.ToDictionary(kv => "test_" + kv.Key, kv => kv.Value));
+            tracking?.Run?.UpdateSummary(test.ToDictionary(kv => "test_" + kv.Key, kv => kv.Value));
         }
 
         if (options.ExtraSummary.Count > 0)
         {
-            tracking.Run?.UpdateSummary(options.ExtraSummary);
+            tracking?.Run?.UpdateSummary(options.ExtraSummary);
         }
 
-        return new TrainResult(tracking.Run?.Id ?? "", history, cancel.Cancelled, test);
+        if (parallel is not null)
+        {
+            tracking?.Run?.UpdateSummary(new Dictionary<string, double> { ["world_size"] = parallel.WorldSize, ["communication_seconds"] = parallel.CommunicationSeconds });
+        }
+
+        return new TrainResult(tracking?.Run?.Id ?? "", history, cancel.Cancelled, test);
     }
 
     /// <summary>Loads the options' data (train, validation and test batches) at the model's input size and channels.</summary>

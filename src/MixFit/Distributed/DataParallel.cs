@@ -165,6 +165,21 @@ public sealed class DataParallel
         }
     }
 
+    /// <summary>Whether <paramref name="flag"/> is true on any rank (one tiny all-reduce): ranks agree to stop at the same step.</summary>
+    public bool AnyRank(bool flag)
+    {
+        if (WorldSize == 1)
+        {
+            return flag;
+        }
+
+        var value = new[] { flag ? 1.0 : 0.0 };
+        communication.Start();
+        mpi.Allreduce(value, mpi.Max);
+        communication.Stop();
+        return value[0] > 0;
+    }
+
     /// <summary>Waits for every rank.</summary>
     public void Barrier() => mpi.Barrier();
 

@@ -360,6 +360,11 @@ public sealed class Trainer : IDisposable
             stepLogs["ms_per_step"] = watch.Elapsed.TotalMilliseconds;
             callbacks.TrainBatchEnd(step++, stepLogs);
             context.StepInEpoch = step;
+            if (options.DataParallel is { } ranks && ranks.AnyRank(context.StopTraining) && !context.StopTraining)
+            {
+                // Another rank stopped at this step (Ctrl+C reaches the ranks at different moments): stop here too.
+                context.RequestStop(StopReason.Interrupted);
+            }
 
             // An interruption waits for the end of an accumulation group, so the position it records is a whole step.
             if (context.StopTraining && (accumulated == 0 || context.StopReason != StopReason.Interrupted))

@@ -94,4 +94,18 @@ public sealed class DataParallelTests : IDisposable
         Assert.NotEqual(0, run.ExitCode);
         Assert.Contains("The 2 ranks differ in the parameter shapes", run.Output);
     }
+
+    [MpiFact]
+    public void Mpirun_mixfit_train_prints_tracks_and_checkpoints_on_rank_0_only()
+    {
+        var run = TestHostProcess.RunMpiProgram(2, "MixFit.Cli.dll", "train", "--limit", "512", "--epochs", "1", "--batch-size", "64", "--verbose", "2",
+            "--store", P("store"), "--checkpoint-dir", P("ckpt"));
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(run.Output, @"\d+/\d+ - \d+s - loss: "));   // one epoch line: rank 0 alone prints
+        var runs = MixFit.Tracking.Store.RunStore.Open(P("store")).List();
+        var tracked = Assert.Single(runs);
+        Assert.Equal(2, tracked.Config["world_size"]!.GetValue<int>());
+        Assert.Equal(2, tracked.Summary["world_size"]);
+        Assert.True(File.Exists(P("ckpt/last.ckpt.safetensors")));
+    }
 }

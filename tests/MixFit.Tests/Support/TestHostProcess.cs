@@ -28,9 +28,12 @@ public static class TestHostProcess
     /// Runs the host under <c>mpirun -np <paramref name="ranks"/></c> (Open MPI; allowed as root, oversubscribed on
     /// small machines); returns its exit code, output and the seconds it took. Fails the test after 2 minutes.
     /// </summary>
-    public static (int ExitCode, string Output, double Seconds) RunMpi(int ranks, params string[] args)
+    public static (int ExitCode, string Output, double Seconds) RunMpi(int ranks, params string[] args) => RunMpiProgram(ranks, "MixFit.TestHost.dll", args);
+
+    /// <summary>Runs <paramref name="program"/> (a dll beside the tests, e.g. the CLI's MixFit.Cli.dll) under mpirun, as <see cref="RunMpi"/>.</summary>
+    public static (int ExitCode, string Output, double Seconds) RunMpiProgram(int ranks, string program, params string[] args)
     {
-        string host = Path.Combine(AppContext.BaseDirectory, "MixFit.TestHost.dll");
+        string host = Path.Combine(AppContext.BaseDirectory, program);
         var info = new ProcessStartInfo("mpirun") { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var arg in new[] { "--oversubscribe", "-np", ranks.ToString(System.Globalization.CultureInfo.InvariantCulture), "dotnet", host }.Concat(args))
         {
