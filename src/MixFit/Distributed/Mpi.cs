@@ -137,26 +137,17 @@ internal sealed class Mpi
     }
 
     /// <summary>Sums (or max/min) <paramref name="values"/> over every rank, in place. Blocks until every rank has called it.</summary>
-    public void Allreduce(float[] values, IntPtr op)
-    {
-        var handle = GCHandle.Alloc(values, GCHandleType.Pinned);
-        try
-        {
-            Check(allreduce(InPlace, handle.AddrOfPinnedObject(), values.Length, Float, op, World), "MPI_Allreduce");
-        }
-        finally
-        {
-            handle.Free();
-        }
-    }
+    public void Allreduce(float[] values, IntPtr op) => Pinned(values, address => Check(allreduce(InPlace, address, values.Length, Float, op, World), "MPI_Allreduce"));
 
     /// <summary>The same for doubles.</summary>
-    public void Allreduce(double[] values, IntPtr op)
+    public void Allreduce(double[] values, IntPtr op) => Pinned(values, address => Check(allreduce(InPlace, address, values.Length, Double, op, World), "MPI_Allreduce"));
+
+    private static void Pinned(Array values, Action<IntPtr> call)
     {
         var handle = GCHandle.Alloc(values, GCHandleType.Pinned);
         try
         {
-            Check(allreduce(InPlace, handle.AddrOfPinnedObject(), values.Length, Double, op, World), "MPI_Allreduce");
+            call(handle.AddrOfPinnedObject());
         }
         finally
         {
@@ -165,18 +156,7 @@ internal sealed class Mpi
     }
 
     /// <summary>Copies rank <paramref name="root"/>'s <paramref name="values"/> to every rank.</summary>
-    public void Broadcast(float[] values, int root)
-    {
-        var handle = GCHandle.Alloc(values, GCHandleType.Pinned);
-        try
-        {
-            Check(bcast(handle.AddrOfPinnedObject(), values.Length, Float, root, World), "MPI_Bcast");
-        }
-        finally
-        {
-            handle.Free();
-        }
-    }
+    public void Broadcast(float[] values, int root) => Pinned(values, address => Check(bcast(address, values.Length, Float, root, World), "MPI_Bcast"));
 
     public void Barrier() => Check(barrier(World), "MPI_Barrier");
 
