@@ -108,4 +108,20 @@ public sealed class DataParallelTests : IDisposable
         Assert.Equal(2, tracked.Summary["world_size"]);
         Assert.True(File.Exists(P("ckpt/last.ckpt.safetensors")));
     }
+
+    [MpiFact]
+    public void A_data_parallel_run_resumes_with_the_same_number_of_ranks_in_the_same_tracked_run()
+    {
+        string[] Train(int epochs, bool resume) => new[] { "train", "--limit", "512", "--epochs", epochs.ToString(System.Globalization.CultureInfo.InvariantCulture), "--batch-size", "64", "--verbose", "2",
+            "--store", P("store"), "--checkpoint-dir", P("ckpt") }.Concat(resume ? new[] { "--resume" } : Array.Empty<string>()).ToArray();
+        var first = TestHostProcess.RunMpiProgram(2, "MixFit.Cli.dll", Train(1, false));
+        Assert.True(first.ExitCode == 0, first.Output);
+        var second = TestHostProcess.RunMpiProgram(2, "MixFit.Cli.dll", Train(2, true));
+        Assert.True(second.ExitCode == 0, second.Output);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(second.Output, "Resuming from .*last.ckpt.safetensors at epoch 2"));
+        Assert.Contains("Epoch 2/2", second.Output);
+        var store = MixFit.Tracking.Store.RunStore.Open(P("store"));
+        var run = Assert.Single(store.List());
+        Assert.Equal(new long[] { 0, 1 }, store.Metrics(run.Id, "epoch").Select(p => p.Step).ToArray());   // both epochs in the one run
+    }
 }
