@@ -64,7 +64,7 @@ internal sealed class TrainOptionsBinder
     public Option<ClassWeights?> ClassWeight { get; } = TypedOption.Create(
         "--class-weight", "balanced, or class=weight pairs such as 0=1,6=2.5 (class indices; others weigh 1).", ClassWeights.Parse, "none");
 
-    public Option<int?> Limit { get; } = new("--limit") { Description = "Use only the first N training images (quick runs)." };
+    public Option<int?> Limit { get; } = new("--limit") { Description = "Use only the first N training images (quick runs); Fashion-MNIST's test set is then cut to N/6 images, at least 100." };
 
     public Option<int> Verbose { get; } = TypedOption.Plain("--verbose", "0 silent, 1 progress bar, 2 one line per epoch.", Defaults.Verbose);
 

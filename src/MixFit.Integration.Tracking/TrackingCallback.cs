@@ -62,6 +62,8 @@ public sealed class TrackingCallback : Callback, IDisposable
     /// <summary>More configuration recorded with the run (e.g. <c>image_size</c>, <c>weights</c>).</summary>
     public JsonObject? ExtraConfig { get; init; }
 
+    private double earlierTrainingTime;
+
     /// <summary>The run, once the fit started.</summary>
     public Run? Run { get; private set; }
 
@@ -73,6 +75,7 @@ public sealed class TrackingCallback : Callback, IDisposable
         {
             Run = store.ResumeRun(id);
             globalStep = store.Metrics(id, "step").Select(p => p.Step + 1).DefaultIfEmpty(0).Max();
+            earlierTrainingTime = store.Get(id).Summary.GetValueOrDefault("training_time");
         }
         else
         {
@@ -142,8 +145,9 @@ public sealed class TrackingCallback : Callback, IDisposable
         sampler?.Dispose();
         var summary = new Dictionary<string, double>
         {
-            ["training_time"] = watch?.Elapsed.TotalSeconds ?? 0,
-            ["epochs"] = Context.Epoch + 1 - Context.InitialEpoch,
+            // A resumed run reports the whole run: its epochs from the first and the training time of every session.
+            ["training_time"] = earlierTrainingTime + (watch?.Elapsed.TotalSeconds ?? 0),
+            ["epochs"] = ResumeRunId is null ? Context.Epoch + 1 - Context.InitialEpoch : Context.Epoch + 1,
             ["skipped_steps"] = skipped,
         };
         if (stepTimes.Count > 0)

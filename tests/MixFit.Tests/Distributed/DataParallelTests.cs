@@ -123,5 +123,6 @@ public sealed class DataParallelTests : IDisposable
         var store = MixFit.Tracking.Store.RunStore.Open(P("store"));
         var run = Assert.Single(store.List());
         Assert.Equal(new long[] { 0, 1 }, store.Metrics(run.Id, "epoch").Select(p => p.Step).ToArray());   // both epochs in the one run
+        Assert.Equal(2, run.Summary["epochs"]);                                                              // the whole run, not the last session
     }
 }
