@@ -52,6 +52,8 @@ foreach (var workload in workloads)
         ("MixFit mixed_bfloat16 + dynamic loss scale", false, MixFitLoop(workload, DTypePolicy.MixedBFloat16, new LossScaleOptions())),
         ("MixFit mixed_float16, no loss scale", true, MixFitLoop(workload, DTypePolicy.MixedFloat16, LossScaleOptions.None)),
         ("MixFit mixed_float16 + dynamic loss scale", true, MixFitLoop(workload, DTypePolicy.MixedFloat16, new LossScaleOptions())),
+        ("MixFit float32 + Adam, channels_last", false, MixFitLoop(workload, DTypePolicy.Float32, null, channelsLast: true)),
+        ("MixFit mixed_bfloat16 + Adam, channels_last", false, MixFitLoop(workload, DTypePolicy.MixedBFloat16, null, channelsLast: true)),
     };
     var times = configs.ToDictionary(c => c.Label, _ => new List<double>());
     for (int round = 0; round < options.Warmup + options.Steps; round++)
@@ -85,6 +87,8 @@ foreach (var workload in workloads)
     Ratio("mixed_float16: dynamic scale / none", results["MixFit mixed_float16 + dynamic loss scale"], results["MixFit mixed_float16, no loss scale"], 1.05);
     Ratio("MixFit mixed_bfloat16 / MixFit float32", results["MixFit mixed_bfloat16 + Adam"], results["MixFit float32 + Adam"], null);
     Ratio("MixFit mixed_float16 / MixFit float32", results["MixFit mixed_float16 + dynamic loss scale"], results["MixFit float32 + Adam"], null);
+    Ratio("float32: channels_last / contiguous", results["MixFit float32 + Adam, channels_last"], results["MixFit float32 + Adam"], null);
+    Ratio("mixed_bfloat16: channels_last / contiguous", results["MixFit mixed_bfloat16 + Adam, channels_last"], results["MixFit mixed_bfloat16 + Adam"], null);
 }
 
 if (options.Models.Contains("fit"))
@@ -140,15 +144,21 @@ static Action HandLoop(Workload workload, ScalarType dtype)
     };
 }
 
-static Action MixFitLoop(Workload workload, DTypePolicy policy, LossScaleOptions? scaling)
+static Action MixFitLoop(Workload workload, DTypePolicy policy, LossScaleOptions? scaling, bool channelsLast = false)
 {
     var model = workload.NewModel();
     var precision = PrecisionStrategy.Create(policy, new PrecisionOptions { LossScale = scaling });
     var optimizer = new Adam(precision.Prepare(model, CPU), 1e-3);
+    if (channelsLast)
+    {
+        MixFit.Training.MemoryLayout.ToChannelsLast(model);
+    }
+
     return () =>
     {
         using var scope = NewDisposeScope();
-        var logits = precision.ConvertOutput(model.call(precision.ConvertInput(workload.X)));
+        var input = precision.ConvertInput(workload.X);
+        var logits = precision.ConvertOutput(model.call(channelsLast ? MixFit.Training.MemoryLayout.ChannelsLast(input) : input));
         precision.Backward(F.cross_entropy(logits, workload.Y));
         precision.Step(optimizer);
     };

@@ -56,6 +56,14 @@ public sealed record CompileOptions
     /// <summary>Which kernels run the step. Default auto (fused where available).</summary>
     public AmpKernelPreference Kernels { get; init; } = AmpKernelPreference.Auto;
 
+    /// <summary>
+    /// Keep the model's 4-D weights and feed its 4-D inputs in channels-last (NHWC) memory order, which oneDNN (CPU)
+    /// and cuDNN (Tensor Cores) convolutions often run faster on; shapes stay NCHW. Set on the first <c>Compile</c>
+    /// of a trainer. Default false (measured per model and CPU in BENCHMARKS.md). Checkpoints and exports are written
+    /// in the standard order either way.
+    /// </summary>
+    public bool ChannelsLast { get; init; }
+
     /// <summary>Creates the loss these options name.</summary>
     public Loss CreateLoss() => MixFit.Losses.Loss.FromName(Loss, FromLogits, LabelSmoothing);
 

@@ -33,6 +33,7 @@ public sealed class Trainer : IDisposable
     private PrecisionStrategy? precision;
     private List<Metric> metrics = new();
     private readonly List<string> warnings = new();
+    private bool channelsLast;
 
     /// <summary>Wraps <paramref name="module"/>; it is placed on <paramref name="device"/> (default: CUDA when available) by <see cref="Compile"/>.</summary>
     public Trainer(nn.Module<Tensor, Tensor> module, Device? device = null)
@@ -82,6 +83,11 @@ public sealed class Trainer : IDisposable
         {
             precision = PrecisionStrategy.Create(policy, options.CreatePrecisionOptions(policy));
             precision.Prepare(Module, requestedDevice);
+            if (options.ChannelsLast)
+            {
+                MemoryLayout.ToChannelsLast(Module);
+                channelsLast = true;
+            }
         }
         else if (precision.Policy != policy)
         {
@@ -333,7 +339,11 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>The model's float32 output for an input, through the precision strategy.</summary>
-    private Tensor Forward(Tensor x) => precision!.ConvertOutput(Module.call(precision.ConvertInput(x)));
+    private Tensor Forward(Tensor x)
+    {
+        var input = precision!.ConvertInput(x);
+        return precision.ConvertOutput(Module.call(channelsLast ? MemoryLayout.ChannelsLast(input) : input));
+    }
 
     private Dictionary<string, double> TrainEpoch(IBatchSource train, int epoch, int firstStep, FitOptions options, TrainingContext context, CallbackList callbacks, ClassWeightTable? classWeights)
     {
