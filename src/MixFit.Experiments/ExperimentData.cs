@@ -41,6 +41,9 @@ public sealed class ExperimentData : IDisposable
     /// <summary>Channels of the batches.</summary>
     public int Channels { get; }
 
+    /// <summary>How pixels became model inputs (recorded in the model spec, so prediction prepares images alike).</summary>
+    public PixelNormalization Normalization { get; private init; } = PixelNormalization.UnitRange;
+
     /// <summary>What was loaded, for logs and run configs.</summary>
     public string Description { get; }
 
@@ -94,12 +97,14 @@ public sealed class ExperimentData : IDisposable
             return new ExperimentData(new ImagePipeline(train, options), new ImagePipeline(validation, evaluation), null, dataset.Labels!, channels, $"{spec} ({train.Count} train, {validation.Count} validation)")
             {
                 ClassCounts = Count(train.Records.Select(r => r.Label ?? -1), dataset.Labels!.Count),
+                Normalization = options.Normalization,
             };
         }
 
         return new ExperimentData(new ImagePipeline(dataset, options), null, null, dataset.Labels!, channels, $"{spec} ({dataset.Count} images)")
         {
             ClassCounts = Count(dataset.Records.Select(r => r.Label ?? -1), dataset.Labels!.Count),
+            Normalization = options.Normalization,
         };
     }
 

@@ -16,7 +16,10 @@ namespace MixFit.Experiments;
 /// <param name="CategoryIds">The category id of each class index.</param>
 /// <param name="CategoryNames">The category name of each class index.</param>
 /// <param name="BuiltInWeights">The built-in pretrained model it started from (<c>imagenet</c>: the architecture is the imported ONNX graph), or null.</param>
-public sealed record ModelSpec(string Model, int Classes, int Channels, int ImageSize, string Policy, IReadOnlyList<string> CategoryIds, IReadOnlyList<string> CategoryNames, string? BuiltInWeights = null)
+/// <param name="PixelMean">The per-channel means training subtracted from [0, 1] pixels (null in specs written before it was recorded).</param>
+/// <param name="PixelStd">The per-channel stds training divided by.</param>
+public sealed record ModelSpec(string Model, int Classes, int Channels, int ImageSize, string Policy, IReadOnlyList<string> CategoryIds, IReadOnlyList<string> CategoryNames, string? BuiltInWeights = null,
+    IReadOnlyList<float>? PixelMean = null, IReadOnlyList<float>? PixelStd = null)
 {
     /// <summary>The file name of the spec beside checkpoints.</summary>
     public const string FileName = "mixfit-model.json";
@@ -28,9 +31,10 @@ public sealed record ModelSpec(string Model, int Classes, int Channels, int Imag
     /// <exception cref="ArgumentException">The spec names an unknown model.</exception>
     public BuiltModel Build(bool baseTrainable = true) => ModelDescriptor.Parse(Model).Build(Classes, Channels, ImageSize, baseTrainable, BuiltInWeights);
 
-    /// <summary>How images are normalised for this model: [0, 1] for the imported ImageNet graph (it brings its own preprocessing), else the pipeline's default.</summary>
+    /// <summary>How images are normalised for this model: as recorded at training; for older specs [0, 1] for the imported ImageNet graph (it brings its own preprocessing), else the pipeline's default.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
-    public PixelNormalization? Normalization => BuiltInWeights is null ? null : PixelNormalization.UnitRange;
+    public PixelNormalization? Normalization =>
+        PixelMean is { } mean && PixelStd is { } std ? new PixelNormalization(mean, std) : BuiltInWeights is null ? null : PixelNormalization.UnitRange;
 
     /// <summary>Writes the spec into <paramref name="directory"/>.</summary>
     public void Save(string directory)

@@ -191,7 +191,8 @@ public static class TrainingJob
     /// </summary>
     internal static (Trainer Trainer, ModelSpec Spec) CreateTrainer(TrainJobOptions options, ExperimentData data, TorchSharp.torch.Device device)
     {
-        var spec = new ModelSpec(options.Model.Name, data.Labels.Count, data.Channels, options.ResolvedImageSize, options.Policy.Name, data.Labels.Ids, data.Labels.Names, options.BuiltInWeights);
+        var spec = new ModelSpec(options.Model.Name, data.Labels.Count, data.Channels, options.ResolvedImageSize, options.Policy.Name, data.Labels.Ids, data.Labels.Names, options.BuiltInWeights,
+            Enumerable.Range(0, data.Channels).Select(data.Normalization.MeanOf).ToArray(), Enumerable.Range(0, data.Channels).Select(data.Normalization.StdOf).ToArray());
         var model = spec.Build(baseTrainable: !options.FreezeBase);
         if (options.BuiltInWeights is null && options.Weights is { } weights)
         {

@@ -348,4 +348,36 @@ public sealed class CliTests : IDisposable
         Assert.Equal(2, bad.ExitCode);
         Assert.Contains("must end in .onnx", bad.Error);
     }
+
+    [Fact]
+    public void Predict_prepares_pixels_as_training_did_for_a_backbone_trained_on_fashion_mnist()
+    {
+        var train = CliRunner.Run("train", "--model", "resnet18", "--image-size", "32", "--limit", "512", "--epochs", "2", "--batch-size", "64", "--verbose", "0",
+            "--store", P("store"), "--checkpoint-dir", P("ckpt"));
+        Assert.True(train.ExitCode == 0, train.Error + train.Output);
+        var spec = MixFit.Experiments.ModelSpec.LoadBeside(P("ckpt/last.ckpt.safetensors"));
+        Assert.Equal(new[] { 0f, 0f, 0f }, spec.PixelMean);          // Fashion-MNIST tensors are fed in [0, 1], not ImageNet-normalised
+        Assert.Equal(new[] { 1f, 1f, 1f }, spec.PixelStd);
+
+        var export = CliRunner.Run("datasets", "export", "fashion-mnist", "--split", "test", "--out", P("fmt"), "--count", "60");
+        Assert.True(export.ExitCode == 0, export.Error);
+        var predict = CliRunner.Run("predict", "--checkpoint", P("ckpt/last.ckpt.safetensors"), "--data", P("fmt/test.csv"), "-o", P("p.csv"));
+        Assert.True(predict.ExitCode == 0, predict.Error);
+
+        // The same checkpoint on the same images as tensors, prepared the way training prepared them.
+        var model = spec.Build();
+        MixFit.Applications.WeightLoader.Load(model.Module, P("ckpt/last.ckpt.safetensors"));
+        model.Module.eval();
+        var (x, _) = MixFit.Data.FashionMnist.LoadEmbedded(MixFit.Data.FashionMnistSplit.Test).ToTensors(60);
+        var images = TorchSharp.torch.nn.functional.interpolate(x, new long[] { 32, 32 }, mode: TorchSharp.torch.InterpolationMode.Bilinear).expand(-1, 3, -1, -1);
+        long[] expected;
+        using (TorchSharp.torch.no_grad())
+        {
+            expected = model.Module.call(images).argmax(1).data<long>().ToArray();
+        }
+
+        var predicted = File.ReadAllLines(P("p.csv")).Skip(1).Select(l => long.Parse(l.Split(',')[1], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        int agree = predicted.Zip(expected).Count(p => p.First == p.Second);
+        Assert.True(agree >= 54, $"predict agrees with the trained model on {agree} of 60 images (resizing differs slightly; normalisation must not)");
+    }
 }
