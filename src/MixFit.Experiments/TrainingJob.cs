@@ -110,6 +110,12 @@ public static class TrainingJob
                 ["world_size"] = parallel?.WorldSize ?? 1,
             },
         };
+        if (parallel is not null && tracking?.ExtraConfig is { } extra)
+        {
+            // The whole training set, not this rank's shard.
+            extra["samples"] = data.Train.Count;
+        }
+
         var cancel = new CancellationCallback(cancellation);
         if (tracking is not null)
         {

@@ -116,12 +116,15 @@ public sealed class DataParallel
         }
     }
 
-    /// <summary>The mean of each log over the ranks (every rank must pass the same keys).</summary>
-    public Dictionary<string, double> Average(IReadOnlyDictionary<string, double> logs)
+    /// <summary>
+    /// The mean of each log over the ranks, each rank weighted by <paramref name="samples"/> (the samples behind its
+    /// values, so shards of 26 and 25 validation images give the mean over all 51). Every rank must pass the same keys.
+    /// </summary>
+    public Dictionary<string, double> Average(IReadOnlyDictionary<string, double> logs, double samples = 1)
     {
         ArgumentNullException.ThrowIfNull(logs);
         var keys = logs.Keys.Order(StringComparer.Ordinal).ToArray();
-        var values = keys.Select(k => logs[k]).ToArray();
+        var values = keys.Select(k => logs[k] * samples).Append(samples).ToArray();
         if (WorldSize > 1)
         {
             communication.Start();
@@ -129,7 +132,8 @@ public sealed class DataParallel
             communication.Stop();
         }
 
-        return keys.Select((k, i) => (k, v: values[i] / WorldSize)).ToDictionary(t => t.k, t => t.v, StringComparer.Ordinal);
+        double total = values[^1];
+        return keys.Select((k, i) => (k, v: total > 0 ? values[i] / total : 0)).ToDictionary(t => t.k, t => t.v, StringComparer.Ordinal);
     }
 
     /// <summary>

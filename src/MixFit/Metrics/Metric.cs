@@ -30,6 +30,9 @@ public abstract class Metric
     /// <summary>The name in logs and the progress bar.</summary>
     public string Name { get; }
 
+    /// <summary>The weighted number of samples behind a mean over samples (its state's second value; 0 before any update).</summary>
+    internal double Weight => state.Length >= 2 ? state[1] : 0;
+
     /// <summary>The state added up so far (empty before any update).</summary>
     protected IReadOnlyList<double> State => state;
 

@@ -28,6 +28,9 @@ internal sealed class LogAccumulator
     /// <summary>The names in display order: <c>loss</c>, then the metrics.</summary>
     public static IReadOnlyList<string> DisplayNames(IEnumerable<Metric> metrics) => new[] { "loss" }.Concat(metrics.Select(m => m.Name)).ToArray();
 
+    /// <summary>The samples behind the loss so far (each batch adds its size).</summary>
+    public double Samples => loss.Weight;
+
     /// <summary>Sets a host-side value reported as <paramref name="name"/> (e.g. the learning rate).</summary>
     public void Set(string name, double value) => hostValues[name] = value;
 

@@ -34,6 +34,7 @@ public sealed class Trainer : IDisposable
     private List<Metric> metrics = new();
     private readonly List<string> warnings = new();
     private bool channelsLast;
+    private double lastSamples;
 
     /// <summary>Wraps <paramref name="module"/>; it is placed on <paramref name="device"/> (default: CUDA when available) by <see cref="Compile"/>.</summary>
     public Trainer(nn.Module<Tensor, Tensor> module, Device? device = null)
@@ -204,6 +205,11 @@ public sealed class Trainer : IDisposable
             callbacks.EpochBegin(epoch, NoLogs);
             var watch = Stopwatch.StartNew();
             var logs = TrainEpoch(train, epoch, epoch == context.InitialEpoch ? context.InitialStep : 0, options, context, callbacks, classWeights);
+            if (options.DataParallel is { } ranks)
+            {
+                logs = ranks.Average(logs, lastSamples);
+            }
+
             if (context.InterruptedAt is not null)
             {
                 // Interrupted inside the epoch: it is not complete, so no validation and no epoch end (a checkpoint of
@@ -213,15 +219,11 @@ public sealed class Trainer : IDisposable
 
             if (options.ValidationData is { } validation)
             {
-                foreach (var (name, value) in RunEvaluation(validation, callbacks, context))
+                var held = RunEvaluation(validation, callbacks, context);
+                foreach (var (name, value) in options.DataParallel is { } parallel ? parallel.Average(held, lastSamples) : held)
                 {
                     logs["val_" + name] = value;
                 }
-            }
-
-            if (options.DataParallel is { } ranks)
-            {
-                logs = ranks.Average(logs);
             }
 
             logs["lr"] = Optimizer!.LearningRate;
@@ -400,6 +402,7 @@ public sealed class Trainer : IDisposable
             precision!.Step(Optimizer!, options.Clipping);
         }
 
+        lastSamples = logs.Samples;
         return logs.Logs();
     }
 
@@ -468,6 +471,7 @@ public sealed class Trainer : IDisposable
         }
 
         var result = logs.Logs();
+        lastSamples = logs.Samples;
         callbacks.TestEnd(result);
         return result;
     }

@@ -107,6 +107,15 @@ public sealed class DataParallelTests : IDisposable
         Assert.Equal(2, tracked.Config["world_size"]!.GetValue<int>());
         Assert.Equal(2, tracked.Summary["world_size"]);
         Assert.True(File.Exists(P("ckpt/last.ckpt.safetensors")));
+
+        // Logs averaged by each rank's samples: 51 validation images (26 + 25) give a multiple of 1/51.
+        Assert.Equal(461, tracked.Config["samples"]!.GetValue<long>());
+        double correct = tracked.Summary["val_accuracy"] * 51;
+        Assert.True(Math.Abs(correct - Math.Round(correct)) < 1e-6, $"val_accuracy * 51 = {correct}");
+
+        // Shards of uneven global batches (4 over 3 ranks: 2, 1, 1) train without an empty shard.
+        var three = TestHostProcess.RunMpiProgram(3, "MixFit.Cli.dll", "train", "--limit", "64", "--epochs", "1", "--batch-size", "4", "--verbose", "0", "--store", P("store3"));
+        Assert.True(three.ExitCode == 0, three.Output);
     }
 
     [MpiFact]
