@@ -28,7 +28,7 @@ internal sealed class TrainOptionsBinder
     public Option<ModelDescriptor?> Model { get; } = TypedOption.Create(
         "--model", $"{string.Join(", ", ModelDescriptor.Names)}.", ModelDescriptor.Parse, Defaults.Model.Name);
 
-    public Option<string?> Weights { get; } = new("--weights") { Description = "Pretrained weights (safetensors, .pt/.pth or a MixFit checkpoint)." };
+    public Option<string?> Weights { get; } = new("--weights") { Description = "Pretrained weights: a file (safetensors, .pt/.pth or a MixFit checkpoint), or imagenet for resnet18 (ML.NET's ImageNet ResNet18 from NuGet; 224x224)." };
 
     public Option<bool> FreezeBase { get; } = new("--freeze-base") { Description = "Freeze the backbone and train only the head." };
 

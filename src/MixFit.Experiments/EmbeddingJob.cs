@@ -29,11 +29,23 @@ public static class EmbeddingJob
         log.WriteLine($"Embedding {options.Data} with {Describe(options)} (loading the model)...");
         var (extractor, imageSize, normalization) = Extractor(options);
         var dataset = Images(options);
-        var pipeline = ExperimentData.Pipeline(dataset, imageSize, 3, options.BatchSize, normalization);
-        using var trainer = new Trainer(extractor, options.Device.Resolve());
-        trainer.Compile(new CompileOptions { Policy = options.Policy, Loss = "mse" });
+        int channels = (extractor as OnnxBackbone)?.Channels ?? 3;
+        var pipeline = ExperimentData.Pipeline(dataset, imageSize, channels, options.BatchSize, normalization);
         using var scope = NewDisposeScope();
-        var features = trainer.Predict(pipeline);
+        Tensor features;
+        if (extractor.parameters().Any())
+        {
+            using var trainer = new Trainer(extractor, options.Device.Resolve());
+            trainer.Compile(new CompileOptions { Policy = options.Policy, Loss = "mse" });
+            features = trainer.Predict(pipeline);
+        }
+        else
+        {
+            // A graph without weights (a preprocessing graph, say): nothing to train or convert, run it as it is.
+            extractor.eval();
+            using var _ = no_grad();
+            features = cat(pipeline.ScopedBatches(0).Select(b => extractor.call(b.X).to(ScalarType.Float32).cpu().MoveToOuterDisposeScope()).ToList(), 0);
+        }
         var names = dataset.Records.Select(r => r.Name).ToArray();
         string? folder = Path.GetDirectoryName(Path.GetFullPath(options.Output));
         Directory.CreateDirectory(folder!);

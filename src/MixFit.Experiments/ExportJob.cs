@@ -28,7 +28,20 @@ public static class ExportJob
         model.Module.eval();
         var sample = new long[] { spec.Channels, spec.ImageSize, spec.ImageSize };
         OnnxExporter.Export(model.Module, output, sample);
-        log.WriteLine($"Exported {spec.Model} ({spec.Classes} classes, input [N,{string.Join(",", sample)}]{(spec.Normalization is null ? "" : ", pixels in [0, 1]")}, float32 weights) to {output}.");
+        log.WriteLine($"Exported {spec.Model} ({spec.Classes} classes, input [N,{string.Join(",", sample)}], {Pixels(spec)}, float32 weights) to {output}.");
         return sample;
+    }
+
+    /// <summary>What the file expects of its input pixels, as training fed them.</summary>
+    private static string Pixels(ModelSpec spec)
+    {
+        var normalization = spec.Normalization;
+        if (normalization is null || normalization.Mean.All(m => m == 0) && normalization.Std.All(s => s == 1))
+        {
+            return "pixels in [0, 1]";
+        }
+
+        static string List(IEnumerable<float> values) => string.Join(", ", values.Select(v => v.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)));
+        return $"pixels in [0, 1] then (x - [{List(normalization.Mean)}]) / [{List(normalization.Std)}] per channel, which the file does not do";
     }
 }

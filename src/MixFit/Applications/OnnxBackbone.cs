@@ -40,6 +40,9 @@ public sealed class OnnxBackbone : FeatureExtractor
     /// <inheritdoc />
     public override long Features { get; }
 
+    /// <summary>The input channels the graph declares (e.g. 3), or null when not declared.</summary>
+    public int? Channels => graph.InputShape.Count == 4 && graph.InputShape[1] is { } c ? (int)c : null;
+
     /// <summary>The input size in pixels the graph declares (e.g. 224), or null when it takes any size.</summary>
     public int? ImageSize => graph.InputShape.Count == 4 && graph.InputShape[2] is { } h ? (int)h : null;
 

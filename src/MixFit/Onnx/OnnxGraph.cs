@@ -184,7 +184,9 @@ public sealed class OnnxGraph : nn.Module<Tensor, Tensor>
         if (!fits)
         {
             string expected = "[N" + string.Concat(InputShape.Skip(1).Select(d => "," + (d?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"))) + "]";
-            string hint = InputShape.Count == 4 && InputShape[2] is { } h && InputShape[3] is { } w ? $": resize the images to {h}x{w} (--image-size {h})" : "";
+            string hint = InputShape.Count == 4 && input.dim() == 4 && InputShape[1] is { } c && c != input.shape[1]
+                ? $": the graph takes {c}-channel images"
+                : InputShape.Count == 4 && InputShape[2] is { } h && InputShape[3] is { } w ? $": resize the images to {h}x{w} (--image-size {h})" : "";
             throw new ArgumentException($"{Path.GetFileName(File)} expects input {expected} (graph input \"{InputName}\"), got [{string.Join(",", input.shape)}]{hint}.", nameof(input));
         }
     }

@@ -17,7 +17,7 @@ internal sealed class OnnxOps
     /// <summary>The op types <see cref="Build"/> accepts.</summary>
     public static readonly IReadOnlyList<string> Supported = new[]
     {
-        "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Constant", "Conv", "Div", "Dropout", "Flatten", "Gemm",
+        "Add", "AveragePool", "BatchNormalization", "Clip", "Concat", "Constant", "Conv", "Div", "Dropout", "Flatten", "Gather", "Gemm",
         "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "HardSwish", "Identity", "LeakyRelu", "MatMul", "MaxPool", "Mul", "Pad",
         "Relu", "Reshape", "Sigmoid", "Softmax", "Split", "Squeeze", "Sub", "Sum", "Tanh", "Transpose", "Unsqueeze",
     };
@@ -186,6 +186,19 @@ internal sealed class OnnxOps
                 {
                     long axis = Int(a, "axis", opset < 13 ? 1 : -1);
                     return Unary(x => x.softmax(axis));
+                }
+
+            case "Gather":
+                {
+                    long axis = Int(a, "axis", 0);
+                    long[] indices = Longs(inputs[1], node);
+                    bool scalar = initializers[inputs[1]].Dims.Count == 0;
+                    return Unary(x =>
+                    {
+                        long at = axis < 0 ? axis + x.dim() : axis;
+                        var picked = x.index_select(at, tensor(indices.Select(i => i < 0 ? i + x.shape[at] : i).ToArray(), device: x.device));
+                        return scalar ? picked.squeeze(at) : picked;
+                    });
                 }
 
             case "Transpose":

@@ -313,6 +313,14 @@ public sealed class CliTests : IDisposable
         float fromCsv = float.Parse(rows[1].Split(',')[1], System.Globalization.CultureInfo.InvariantCulture);
         Assert.Equal(fromCsv, fromNpy);
 
+        // Any ONNX CNN, here the small CNN MixFit exports (1 channel, taken from the graph's declared input).
+        var train = CliRunner.Run("train", "--limit", "128", "--epochs", "1", "--verbose", "0", "--store", P("store"), "--checkpoint-dir", P("ck"));
+        Assert.True(train.ExitCode == 0, train.Error);
+        Assert.Equal(0, CliRunner.Run("export", "--checkpoint", P("ck/last.ckpt.safetensors"), "-o", P("s.onnx")).ExitCode);
+        var onnx = CliRunner.Run("embed", "--data", P("emb/test.csv"), "--onnx", P("s.onnx"), "--image-size", "28", "-o", P("s.csv"));
+        Assert.True(onnx.ExitCode == 0, onnx.Error + onnx.Output);
+        Assert.EndsWith(",f9", File.ReadAllLines(P("s.csv"))[0]);
+
         var bad = CliRunner.Run("embed", "--data", P("emb/test.csv"), "-o", P("features.txt"));
         Assert.Equal(2, bad.ExitCode);
         Assert.Contains("write features to a .csv or a .npy file", bad.Error);
