@@ -59,7 +59,7 @@ public sealed record CompileOptions
     /// <summary>
     /// Keep the model's 4-D weights and feed its 4-D inputs in channels-last (NHWC) memory order, which oneDNN (CPU)
     /// and cuDNN (Tensor Cores) convolutions often run faster on; shapes stay NCHW. Set on the first <c>Compile</c>
-    /// of a trainer. Default false (measured per model and CPU in BENCHMARKS.md). Checkpoints and exports are written
+    /// of a trainer. Default false: no gain on the CPUs measured (BENCHMARKS.md); meant for CUDA Tensor Cores. Checkpoints and exports are written
     /// in the standard order either way.
     /// </summary>
     public bool ChannelsLast { get; init; }
