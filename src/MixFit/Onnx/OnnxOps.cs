@@ -49,6 +49,7 @@ internal sealed class OnnxOps
     /// <summary>The layer (module name) each node with weights became, by node index.</summary>
     public Dictionary<int, string> LayerOfNode { get; } = new();
 
+    private readonly List<(string Parameter, string Source)> pendingSources = new();
     private int current;
 
     /// <summary>The buffer name of a constant graph value.</summary>
@@ -442,6 +443,7 @@ internal sealed class OnnxOps
         SourceNames[buffer] = value;
     }
 
+    /// <summary>Registers a layer under its node's name (made unique) and traces the weights <see cref="Copy"/> gave it to their initializers.</summary>
     private void AddLayer(string name, nn.Module layer)
     {
         string module = Sanitize(name);
@@ -450,20 +452,17 @@ internal sealed class OnnxOps
             module = $"{Sanitize(name)}_{n}";
         }
 
-        // SourceNames were recorded under the node's name; move them if the module name had to change.
-        foreach (var key in SourceNames.Keys.Where(k => k.StartsWith(Sanitize(name) + ".", StringComparison.Ordinal)).ToList())
+        foreach (var (parameter, source) in pendingSources)
         {
-            if (module != Sanitize(name))
-            {
-                SourceNames[module + key[Sanitize(name).Length..]] = SourceNames[key];
-                SourceNames.Remove(key);
-            }
+            SourceNames[$"{module}.{parameter}"] = source;
         }
 
+        pendingSources.Clear();
         Layers.Add((module, layer));
         LayerOfNode[current] = module;
     }
 
+    /// <summary>Copies an initializer into a layer's tensor; <see cref="AddLayer"/> records where it came from once the layer has its name.</summary>
     private void Copy(Tensor target, Tensor value, string node, string parameter, string source)
     {
         if (!target.shape.SequenceEqual(value.shape))
@@ -476,7 +475,7 @@ internal sealed class OnnxOps
             target.copy_(value.to(target.dtype));
         }
 
-        SourceNames[$"{Sanitize(node)}.{parameter}"] = source;
+        pendingSources.Add((parameter, source));
     }
 
     private Tensor Initializer(TensorProto proto) => OnnxTensors.ToTensor(proto, file).to(ScalarType.Float32);

@@ -161,4 +161,29 @@ public sealed class OnnxGraphTests : IDisposable
 
         Assert.Throws<FileNotFoundException>(() => OnnxGraph.Load(Path.Combine(dir, "missing.onnx")));
     }
+
+    [Fact]
+    public void Nodes_with_the_same_name_become_distinct_layers_each_traced_to_its_own_initializer()
+    {
+        var graph = new GraphProto();
+        graph.Initializer.Add(OnnxTensors.FromTensor("first", ones(2, 1, 1, 1)));
+        graph.Initializer.Add(OnnxTensors.FromTensor("second", ones(2, 2, 1, 1) * 2));
+        graph.Input.Add(Value("x", -1, 1, 3, 3));
+        var a = Node("Conv", new[] { "x", "first" }, "a");
+        var b = Node("Conv", new[] { "a", "second" }, "b");
+        a.Name = b.Name = "conv";
+        graph.Node.Add(a);
+        graph.Node.Add(b);
+        graph.Output.Add(Value("b", -1, 2, 3, 3));
+        var model = new ModelProto { IrVersion = 8, Graph = graph };
+        model.OpsetImport.Add(new OperatorSetIdProto { Version = 13 });
+        string path = Path.Combine(dir, "twins.onnx");
+        File.WriteAllBytes(path, model.ToByteArray());
+
+        using var loaded = OnnxGraph.Load(path);
+        Assert.Equal("first", loaded.SourceNames["conv.weight"]);
+        Assert.Equal("second", loaded.SourceNames["conv_2.weight"]);
+        Assert.Equal(new long[] { 2, 1, 1, 1 }, loaded.state_dict()["conv.weight"].shape);
+        Assert.Equal(new long[] { 2, 2, 1, 1 }, loaded.state_dict()["conv_2.weight"].shape);
+    }
 }
