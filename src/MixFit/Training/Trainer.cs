@@ -34,7 +34,6 @@ public sealed class Trainer : IDisposable
     private List<Metric> metrics = new();
     private readonly List<string> warnings = new();
     private bool channelsLast;
-    private double lastSamples;
 
     /// <summary>Wraps <paramref name="module"/>; it is placed on <paramref name="device"/> (default: CUDA when available) by <see cref="Compile"/>.</summary>
     public Trainer(nn.Module<Tensor, Tensor> module, Device? device = null)
@@ -204,10 +203,10 @@ public sealed class Trainer : IDisposable
             context.Epoch = epoch;
             callbacks.EpochBegin(epoch, NoLogs);
             var watch = Stopwatch.StartNew();
-            var logs = TrainEpoch(train, epoch, epoch == context.InitialEpoch ? context.InitialStep : 0, options, context, callbacks, classWeights);
+            var (logs, samples) = TrainEpoch(train, epoch, epoch == context.InitialEpoch ? context.InitialStep : 0, options, context, callbacks, classWeights);
             if (options.DataParallel is { } ranks)
             {
-                logs = ranks.Average(logs, lastSamples);
+                logs = ranks.Average(logs, samples);
             }
 
             if (context.InterruptedAt is not null)
@@ -219,8 +218,8 @@ public sealed class Trainer : IDisposable
 
             if (options.ValidationData is { } validation)
             {
-                var held = RunEvaluation(validation, callbacks, context);
-                foreach (var (name, value) in options.DataParallel is { } parallel ? parallel.Average(held, lastSamples) : held)
+                var (held, heldSamples) = RunEvaluation(validation, callbacks, context);
+                foreach (var (name, value) in options.DataParallel is { } parallel ? parallel.Average(held, heldSamples) : held)
                 {
                     logs["val_" + name] = value;
                 }
@@ -248,7 +247,7 @@ public sealed class Trainer : IDisposable
         RequireCompiled();
         var context = new TrainingContext(this) { Verbose = verbose, MetricNames = LogAccumulator.DisplayNames(metrics) };
         var list = CallbackList.ForLoop(context, verbose, output, callbacks ?? Enumerable.Empty<Callback>(), null);
-        return RunEvaluation(data, list, context);
+        return RunEvaluation(data, list, context).Logs;
     }
 
     /// <summary>Predicts in batches of <paramref name="batchSize"/>; returns float32 outputs on the CPU.</summary>
@@ -347,7 +346,8 @@ public sealed class Trainer : IDisposable
         return precision.ConvertOutput(Module.call(channelsLast ? MemoryLayout.ChannelsLast(input) : input));
     }
 
-    private Dictionary<string, double> TrainEpoch(IBatchSource train, int epoch, int firstStep, FitOptions options, TrainingContext context, CallbackList callbacks, ClassWeightTable? classWeights)
+    /// <summary>One epoch of train steps; returns its logs and the samples behind them.</summary>
+    private (Dictionary<string, double> Logs, double Samples) TrainEpoch(IBatchSource train, int epoch, int firstStep, FitOptions options, TrainingContext context, CallbackList callbacks, ClassWeightTable? classWeights)
     {
         Module.train();
         var logs = new LogAccumulator(metrics);
@@ -402,8 +402,7 @@ public sealed class Trainer : IDisposable
             precision!.Step(Optimizer!, options.Clipping);
         }
 
-        lastSamples = logs.Samples;
-        return logs.Logs();
+        return (logs.Logs(), logs.Samples);
     }
 
     /// <summary>Keras' <c>train_step</c>: forward, loss, scaled backward, and at an accumulation boundary the strategy's step.</summary>
@@ -447,7 +446,8 @@ public sealed class Trainer : IDisposable
         logs.Update(Loss!.Compute(output, target, weight), output, target, weight, NoDeviceLogs);
     }
 
-    private Dictionary<string, double> RunEvaluation(IBatchSource data, CallbackList callbacks, TrainingContext context)
+    /// <summary>Keras' evaluation loop; returns the logs and the samples behind them.</summary>
+    private (Dictionary<string, double> Logs, double Samples) RunEvaluation(IBatchSource data, CallbackList callbacks, TrainingContext context)
     {
         // Fresh metric objects: validation inside Fit must not disturb the training epoch's running means.
         var logs = new LogAccumulator(metrics.Select(m => Metric.FromName(m.Name, Loss!)).ToList());
@@ -471,8 +471,7 @@ public sealed class Trainer : IDisposable
         }
 
         var result = logs.Logs();
-        lastSamples = logs.Samples;
         callbacks.TestEnd(result);
-        return result;
+        return (result, logs.Samples);
     }
 }
