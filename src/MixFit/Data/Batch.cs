@@ -9,4 +9,12 @@ public sealed record Batch(Tensor X, Tensor? Y)
 {
     /// <summary>One weight per sample, shape [batch] (Keras' <c>sample_weight</c>), or null: every sample weighs 1.</summary>
     public Tensor? SampleWeight { get; init; }
+
+    /// <summary>Samples <paramref name="start"/> to <paramref name="start"/> + <paramref name="length"/> of inputs, targets and weights (views, no copy).</summary>
+    public Batch Narrow(long start, long length) =>
+        new(X.narrow(0, start, length), Y?.narrow(0, start, length)) { SampleWeight = SampleWeight?.narrow(0, start, length) };
+
+    /// <summary>The samples at <paramref name="index"/> (a 1-D int64 tensor) of inputs, targets and weights.</summary>
+    public Batch Select(Tensor index) =>
+        new(X.index_select(0, index), Y?.index_select(0, index)) { SampleWeight = SampleWeight?.index_select(0, index) };
 }

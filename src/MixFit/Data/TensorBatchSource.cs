@@ -112,6 +112,7 @@ public sealed class TensorBatchSource : IBatchSource
             order = randperm(total, generator: generator).DetachFromDisposeScope();
         }
 
+        var all = new Batch(X, Y) { SampleWeight = SampleWeight };
         try
         {
             for (long start = 0; start < total; start += BatchSize)
@@ -124,12 +125,11 @@ public sealed class TensorBatchSource : IBatchSource
 
                 if (order is null)
                 {
-                    yield return new Batch(X.narrow(0, start, size), Y?.narrow(0, start, size)) { SampleWeight = SampleWeight?.narrow(0, start, size) };
+                    yield return all.Narrow(start, size);
                 }
                 else
                 {
-                    var index = order.narrow(0, start, size);
-                    yield return new Batch(X.index_select(0, index), Y?.index_select(0, index)) { SampleWeight = SampleWeight?.index_select(0, index) };
+                    yield return all.Select(order.narrow(0, start, size));
                 }
             }
         }

@@ -58,10 +58,7 @@ public sealed class ShardedBatchSource : IBatchSource
             long start = (Rank * baseSize) + Math.Min(Rank, extra);
             long length = baseSize + (Rank < extra ? 1 : 0);
             any = true;
-            yield return new Batch(batch.X.narrow(0, start, length), batch.Y?.narrow(0, start, length))
-            {
-                SampleWeight = batch.SampleWeight?.narrow(0, start, length),
-            };
+            yield return batch.Narrow(start, length);
         }
 
         if (!any && largest > 0)
