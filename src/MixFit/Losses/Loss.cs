@@ -62,8 +62,7 @@ public abstract class Loss
     public abstract Tensor PerSample(Tensor output, Tensor target);
 
     /// <summary>The mean over every dimension but the first: one value per sample.</summary>
-    protected static Tensor MeanPerSample(Tensor elements) =>
-        elements.dim() <= 1 ? elements : elements.reshape(elements.shape[0], -1).mean(new long[] { 1 });
+    protected static Tensor MeanPerSample(Tensor elements) => SampleWeights.PerSample(elements);
 
     /// <summary>
     /// Checks that targets fit the outputs (class indices within range, shapes agree). Reads the targets' range on the

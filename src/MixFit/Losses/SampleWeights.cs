@@ -5,6 +5,10 @@ namespace MixFit.Losses;
 /// <summary>Checks and derives per-sample weights (Keras' <c>sample_weight</c> and <c>class_weight</c>).</summary>
 internal static class SampleWeights
 {
+    /// <summary>The mean over every dimension but the first: one value per sample (1-D values are already per sample).</summary>
+    public static Tensor PerSample(Tensor values) =>
+        values.dim() <= 1 ? values : values.reshape(values.shape[0], -1).mean(new long[] { 1 });
+
     /// <summary>The weights as a [batch] tensor; [batch, 1] is accepted and flattened.</summary>
     /// <exception cref="ArgumentException">The weights are not one per sample; the message gives both shapes.</exception>
     public static Tensor Check(Tensor weights, long batch, string user)

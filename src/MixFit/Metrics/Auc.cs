@@ -39,20 +39,14 @@ public sealed class Auc : Metric
     public override Tensor BatchTotals(Tensor output, Tensor target, Tensor? sampleWeight)
     {
         var weights = ClassScores.Weights(sampleWeight, output, Name);
-        var probabilities = Scores.Probabilities(output);
-        Tensor positive;
+        Tensor probabilities, positive;
         if (Scores.IsBinary(output))
         {
-            long rows = output.shape[0];
-            probabilities = probabilities.reshape(rows, -1);
-            positive = target.to(ScalarType.Float32).reshape(rows, -1).gt(0.5);
-            weights = weights.expand(probabilities.shape);
-            probabilities = probabilities.reshape(-1, 1);
-            positive = positive.reshape(-1, 1);
-            weights = weights.reshape(-1, 1);
+            (probabilities, positive, weights) = Scores.BinaryColumns(output, target, weights);
         }
         else
         {
+            probabilities = Scores.Probabilities(output);
             positive = nn.functional.one_hot(ClassScores.TargetClasses(output, target).to(output.device), output.shape[1]).to(ScalarType.Bool);
             weights = weights.expand(probabilities.shape);
         }

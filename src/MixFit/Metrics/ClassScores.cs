@@ -38,6 +38,18 @@ internal sealed record ClassScores(bool Binary, bool FromLogits)
     public static Tensor TargetClasses(Tensor output, Tensor target) =>
         target.dim() == output.dim() && target.is_floating_point() ? target.argmax(1) : target.reshape(target.shape[0]).to(ScalarType.Int64);
 
+    /// <summary>
+    /// A binary batch as one column of decisions: every element's probability, whether its target is positive (above
+    /// 0.5) and its sample's weight, each [elements, 1], so multi-label outputs pool their labels.
+    /// </summary>
+    public (Tensor Probabilities, Tensor Positive, Tensor Weights) BinaryColumns(Tensor output, Tensor target, Tensor weights)
+    {
+        long rows = output.shape[0];
+        var probabilities = Probabilities(output).reshape(rows, -1);
+        var positive = target.to(ScalarType.Float32).reshape(rows, -1).gt(0.5);
+        return (probabilities.reshape(-1, 1), positive.reshape(-1, 1), weights.expand(probabilities.shape).reshape(-1, 1));
+    }
+
     /// <summary>The [batch, 1] float32 weights (ones when <paramref name="sampleWeight"/> is null).</summary>
     public static Tensor Weights(Tensor? sampleWeight, Tensor output, string user) =>
         sampleWeight is null

@@ -40,13 +40,10 @@ public abstract class ConfusionCountsMetric : Metric
         Tensor predicted, actual;
         if (Scores.IsBinary(output))
         {
-            var rows = output.shape[0];
-            predicted = Scores.Probabilities(output).reshape(rows, -1).gt(Threshold).to(ScalarType.Float32);
-            actual = target.to(ScalarType.Float32).reshape(rows, -1).gt(0.5).to(ScalarType.Float32);
-            weights = weights.expand(predicted.shape);
-            predicted = predicted.reshape(-1, 1);
-            actual = actual.reshape(-1, 1);
-            weights = weights.reshape(-1, 1);
+            var (probabilities, positive, columnWeights) = Scores.BinaryColumns(output, target, weights);
+            predicted = probabilities.gt(Threshold).to(ScalarType.Float32);
+            actual = positive.to(ScalarType.Float32);
+            weights = columnWeights;
         }
         else
         {

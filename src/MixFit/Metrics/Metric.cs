@@ -130,7 +130,7 @@ public abstract class Metric
             return stack(new[] { values.sum(), full(Array.Empty<long>(), (float)values.numel(), ScalarType.Float32, values.device) });
         }
 
-        var perRow = values.dim() <= 1 ? values : values.reshape(values.shape[0], -1).mean(new long[] { 1 });
+        var perRow = SampleWeights.PerSample(values);
         var weights = SampleWeights.Check(sampleWeight, perRow.shape[0], Name).to(ScalarType.Float32, values.device);
         return stack(new[] { (perRow * weights).sum(), weights.sum() });
     }
