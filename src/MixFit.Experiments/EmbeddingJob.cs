@@ -76,17 +76,8 @@ public static class EmbeddingJob
 
         if (ModelDescriptor.IsBuiltInWeights(options.Weights))
         {
-            if (options.Model.Name != "resnet18")
-            {
-                throw new ArgumentException($"--weights imagenet is built in for resnet18 only; for {options.Model.Name} pass a weights file.");
-            }
-
-            if (options.ImageSize is { } size && size != PretrainedModels.ResNet18ImageSize)
-            {
-                throw new ArgumentException($"--image-size {size}: the ImageNet ResNet18 takes {PretrainedModels.ResNet18ImageSize}x{PretrainedModels.ResNet18ImageSize} images.");
-            }
-
-            return (PretrainedModels.ResNet18ImageNet(), PretrainedModels.ResNet18ImageSize, PixelNormalization.UnitRange);
+            int size = options.ImageSize ?? PretrainedModels.ResNet18ImageSize;
+            return (options.Model.BuiltInBase(options.Weights!, 3, size), size, PixelNormalization.UnitRange);
         }
 
         if (options.Model.Backbone is not { } kind)

@@ -63,6 +63,19 @@ public sealed record ModelDescriptor(string Name, int? InputChannels, int Defaul
             return Build(classes, channels, imageSize, baseTrainable);
         }
 
+        var transfer = TransferModel.Create(BuiltInBase(builtInWeights, channels, imageSize), classes, baseTrainable);
+        return new BuiltModel(transfer, transfer.PrecisionOverrides, transfer);
+    }
+
+    /// <summary>
+    /// The pretrained feature extractor behind built-in weights (<c>imagenet</c>: ML.NET's ImageNet ResNet18, for
+    /// resnet18 only), checked against the input it will get: the base of <see cref="Build(int, int, int, bool, string?)"/>
+    /// and of <c>mixfit embed</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">Weights this model has no built-in copy of, or an input they cannot take.</exception>
+    /// <exception cref="FileNotFoundException">The ONNX files are not in the NuGet package folder.</exception>
+    public FeatureExtractor BuiltInBase(string builtInWeights, int channels, int imageSize)
+    {
         if (!IsBuiltInWeights(builtInWeights) || Name != "resnet18")
         {
             throw new ArgumentException(
@@ -75,8 +88,7 @@ public sealed record ModelDescriptor(string Name, int? InputChannels, int Defaul
                 $"The ImageNet ResNet18 takes 3x{PretrainedModels.ResNet18ImageSize}x{PretrainedModels.ResNet18ImageSize} input, got {channels}x{imageSize}x{imageSize}: use --image-size {PretrainedModels.ResNet18ImageSize} (the default with these weights).");
         }
 
-        var transfer = TransferModel.Create(PretrainedModels.ResNet18ImageNet(), classes, baseTrainable);
-        return new BuiltModel(transfer, transfer.PrecisionOverrides, transfer);
+        return PretrainedModels.ResNet18ImageNet();
     }
 
     /// <summary>Builds the untrained model with <paramref name="classes"/> outputs (logits).</summary>

@@ -43,4 +43,16 @@ public class ModelDescriptorTests
         var channels = Assert.Throws<ArgumentException>(() => ModelDescriptor.Parse("resnet18").Build(10, 1, 64));
         Assert.Contains("3-channel", channels.Message);
     }
+
+    [Fact]
+    public void Built_in_imagenet_weights_are_refused_for_other_models_and_input_sizes()
+    {
+        var other = Assert.Throws<ArgumentException>(() => ModelDescriptor.Parse("resnet50").BuiltInBase("imagenet", 3, 224));
+        Assert.Contains("for resnet50 pass a weights file", other.Message);
+        var size = Assert.Throws<ArgumentException>(() => ModelDescriptor.Parse("resnet18").BuiltInBase("imagenet", 3, 64));
+        Assert.Contains("got 3x64x64: use --image-size 224", size.Message);
+        var grey = Assert.Throws<ArgumentException>(() => ModelDescriptor.Parse("resnet18").Build(10, 1, 224, true, "imagenet"));
+        Assert.Contains("got 1x224x224", grey.Message);
+        Assert.IsType<OnnxBackbone>(ModelDescriptor.Parse("resnet18").BuiltInBase("imagenet", 3, 224));
+    }
 }

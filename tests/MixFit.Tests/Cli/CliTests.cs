@@ -321,6 +321,13 @@ public sealed class CliTests : IDisposable
         Assert.True(onnx.ExitCode == 0, onnx.Error + onnx.Output);
         Assert.EndsWith(",f9", File.ReadAllLines(P("s.csv"))[0]);
 
+        var otherModel = CliRunner.Run("embed", "--data", P("emb/test.csv"), "-o", P("r50.csv"), "--model", "resnet50");
+        Assert.Equal(2, otherModel.ExitCode);
+        Assert.Contains("for resnet50 pass a weights file", otherModel.Error);
+        var otherSize = CliRunner.Run("embed", "--data", P("emb/test.csv"), "-o", P("s100.csv"), "--image-size", "100");
+        Assert.Equal(2, otherSize.ExitCode);
+        Assert.Contains("use --image-size 224", otherSize.Error);
+
         var bad = CliRunner.Run("embed", "--data", P("emb/test.csv"), "-o", P("features.txt"));
         Assert.Equal(2, bad.ExitCode);
         Assert.Contains("write features to a .csv or a .npy file", bad.Error);
