@@ -1,4 +1,3 @@
-using MixFit.Applications;
 using MixFit.Onnx;
 
 namespace MixFit.Experiments;
@@ -12,19 +11,12 @@ public static class ExportJob
     public static long[] Run(string checkpoint, string output, TextWriter log)
     {
         ArgumentNullException.ThrowIfNull(log);
-        if (!File.Exists(checkpoint))
-        {
-            throw new FileNotFoundException($"Checkpoint not found: {checkpoint}", checkpoint);
-        }
-
         if (!string.Equals(Path.GetExtension(output), ".onnx", StringComparison.OrdinalIgnoreCase))
         {
             throw new ArgumentException($"-o {output}: the file to write must end in .onnx.");
         }
 
-        var spec = ModelSpec.LoadBeside(checkpoint);
-        var model = spec.Build();
-        WeightLoader.Load(model.Module, checkpoint);
+        var (spec, model) = ModelSpec.LoadTrained(checkpoint);
         model.Module.eval();
         var sample = new long[] { spec.Channels, spec.ImageSize, spec.ImageSize };
         OnnxExporter.Export(model.Module, output, sample);

@@ -43,6 +43,21 @@ public sealed record ModelSpec(string Model, int Classes, int Channels, int Imag
         File.WriteAllText(Path.Combine(directory, FileName), JsonSerializer.Serialize(this, new JsonSerializerOptions { WriteIndented = true }));
     }
 
+    /// <summary>The trained model of <paramref name="checkpoint"/>: its spec (beside it), the model rebuilt from it, the checkpoint's weights loaded.</summary>
+    /// <exception cref="FileNotFoundException">The checkpoint or its spec is missing.</exception>
+    public static (ModelSpec Spec, BuiltModel Model) LoadTrained(string checkpoint)
+    {
+        if (!File.Exists(checkpoint))
+        {
+            throw new FileNotFoundException($"Checkpoint not found: {checkpoint}", checkpoint);
+        }
+
+        var spec = LoadBeside(checkpoint);
+        var model = spec.Build();
+        WeightLoader.Load(model.Module, checkpoint);
+        return (spec, model);
+    }
+
     /// <summary>Reads the spec beside <paramref name="checkpoint"/>.</summary>
     /// <exception cref="FileNotFoundException">No spec there; the message says what is expected.</exception>
     public static ModelSpec LoadBeside(string checkpoint)

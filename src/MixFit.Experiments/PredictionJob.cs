@@ -1,5 +1,4 @@
 using System.Text;
-using MixFit.Applications;
 using MixFit.Training;
 using static TorchSharp.torch;
 
@@ -23,14 +22,7 @@ public static class PredictionJob
     /// <param name="probabilities">Also write each class's probability (softmax of the logits), 6 significant digits.</param>
     public static int Run(string checkpoint, string csv, string? images, string output, TextWriter log, int batchSize = 64, DeviceChoice? device = null, bool probabilities = false)
     {
-        if (!File.Exists(checkpoint))
-        {
-            throw new FileNotFoundException($"Checkpoint not found: {checkpoint}", checkpoint);
-        }
-
-        var spec = ModelSpec.LoadBeside(checkpoint);
-        var model = spec.Build();
-        WeightLoader.Load(model.Module, checkpoint);
+        var (spec, model) = ModelSpec.LoadTrained(checkpoint);
         using var trainer = new Trainer(model.Module, (device ?? DeviceChoice.Auto).Resolve());
         trainer.Compile(new CompileOptions { Policy = MixFit.Precision.DTypePolicy.Parse(spec.Policy), ModuleOverrides = model.PrecisionOverrides });
         var (pipeline, dataset) = ExperimentData.Unlabelled(csv, images ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(csv))!, "images"), spec.ImageSize, spec.Channels, batchSize, spec.Normalization);

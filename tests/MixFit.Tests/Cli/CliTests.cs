@@ -359,6 +359,13 @@ public sealed class CliTests : IDisposable
         double difference = (ours - theirs).abs().max().item<float>() / theirs.abs().max().item<float>();
         Assert.True(difference < 1e-4, $"relative difference {difference:E2}");
 
+        foreach (var arguments in new[] { new[] { "export", "-o", P("m.onnx") }, new[] { "predict", "--data", P("x.csv"), "-o", P("p2.csv") } })
+        {
+            var missing = CliRunner.Run(arguments.Concat(new[] { "--checkpoint", P("nowhere.safetensors") }).ToArray());
+            Assert.Equal(2, missing.ExitCode);
+            Assert.Contains("Checkpoint not found", missing.Error);
+        }
+
         var bad = CliRunner.Run("export", "--checkpoint", P("ckpt/last.ckpt.safetensors"), "-o", P("model.bin"));
         Assert.Equal(2, bad.ExitCode);
         Assert.Contains("must end in .onnx", bad.Error);
