@@ -85,16 +85,13 @@ public static class EmbeddingJob
             throw new ArgumentException($"--model {options.Model.Name} is not a backbone; embed takes resnet18 (with --weights imagenet), another backbone with a weights file, or --onnx FILE.");
         }
 
-        var backbone = Backbone.Create(kind);
-        if (options.Weights is { } file)
-        {
-            WeightLoader.Load(backbone, file, new WeightLoadOptions { SkipClassifier = true });
-        }
-        else
+        if (options.Weights is not { } file)
         {
             throw new ArgumentException($"--model {options.Model.Name} without --weights would embed with random weights; pass --weights FILE (or imagenet for resnet18).");
         }
 
+        var backbone = Backbone.Create(kind);
+        WeightLoader.Load(backbone, file, new WeightLoadOptions { SkipClassifier = true });
         return (backbone, options.ImageSize ?? options.Model.DefaultImageSize, PixelNormalization.ImageNet);
     }
 
