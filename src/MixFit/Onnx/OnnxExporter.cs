@@ -99,6 +99,7 @@ public static class OnnxExporter
     {
         private readonly IReadOnlyDictionary<string, Tensor>? weights;
         private readonly Dictionary<string, Tensor> own;
+        private readonly HashSet<string> written = new(StringComparer.Ordinal);
         private int values;
 
         public Writer(nn.Module model, IReadOnlyDictionary<string, Tensor>? weights)
@@ -418,7 +419,7 @@ public static class OnnxExporter
         private string CopyInitializer(string path, TensorProto stored)
         {
             string name = $"{path}.{stored.Name}";
-            if (!Graph.Initializer.Any(t => t.Name == name))
+            if (written.Add(name))
             {
                 var copy = stored.Clone();
                 copy.Name = name;
@@ -430,7 +431,7 @@ public static class OnnxExporter
 
         private string Weight(string name)
         {
-            if (!Graph.Initializer.Any(t => t.Name == name))
+            if (written.Add(name))
             {
                 var value = weights is not null && weights.TryGetValue(name, out var given) ? given
                     : own.TryGetValue(name, out var mine) ? mine
