@@ -69,15 +69,11 @@ public sealed class ImagePreprocessing : nn.Module<Tensor, Tensor>
     /// range the graph expects its input in (ML.NET feeds 0..255 pixels).
     /// </summary>
     /// <exception cref="FileNotFoundException">No such file.</exception>
+    /// <exception cref="InvalidDataException">Not an ONNX model, or truncated; the message names the file.</exception>
     /// <exception cref="NotSupportedException">The graph does something else (the message names the node).</exception>
     public static ImagePreprocessing FromOnnx(string path, double inputScale = 255)
     {
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"ONNX preprocessing graph not found: {path}", path);
-        }
-
-        var model = ModelProto.Parser.ParseFromFile(path);
+        var model = OnnxGraph.Read(path);
         var initializers = model.Graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
         string file = Path.GetFileName(path);
         const int channels = 3;

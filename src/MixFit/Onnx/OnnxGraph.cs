@@ -194,7 +194,8 @@ public sealed class OnnxGraph : nn.Module<Tensor, Tensor>
     /// <summary>The file's model again (for export: the graph's structure, with the module's current weights).</summary>
     internal ModelProto ReadSource() => Read(File);
 
-    private static ModelProto Read(string path)
+    /// <summary>Parses an ONNX file, with errors that name it (missing, truncated, not ONNX, no graph).</summary>
+    internal static ModelProto Read(string path)
     {
         if (!System.IO.File.Exists(path))
         {

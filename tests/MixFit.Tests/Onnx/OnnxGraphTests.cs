@@ -186,4 +186,15 @@ public sealed class OnnxGraphTests : IDisposable
         Assert.Equal(new long[] { 2, 1, 1, 1 }, loaded.state_dict()["conv.weight"].shape);
         Assert.Equal(new long[] { 2, 2, 1, 1 }, loaded.state_dict()["conv_2.weight"].shape);
     }
+
+    [Fact]
+    public void A_truncated_preprocessing_graph_is_an_error_naming_it()
+    {
+        var bytes = File.ReadAllBytes(MixFit.Applications.PretrainedModels.ResNet18PreprocessPath());
+        string cut = Path.Combine(dir, "prep-cut.onnx");
+        File.WriteAllBytes(cut, bytes[..(bytes.Length / 3)]);
+        var error = Assert.Throws<InvalidDataException>(() => MixFit.Applications.ImagePreprocessing.FromOnnx(cut));
+        Assert.Contains("prep-cut.onnx", error.Message);
+        Assert.Throws<FileNotFoundException>(() => MixFit.Applications.ImagePreprocessing.FromOnnx(Path.Combine(dir, "missing.onnx")));
+    }
 }
