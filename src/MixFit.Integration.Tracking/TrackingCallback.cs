@@ -31,6 +31,7 @@ public sealed class TrackingCallback : Callback, IDisposable
     private SystemSampler? sampler;
     private long globalStep;
     private double skipped;
+    private double lastStepRow = double.NegativeInfinity;
 
     /// <summary>Creates the bridge; the run starts with the fit.</summary>
     /// <param name="store">The store to log into.</param>
@@ -61,6 +62,14 @@ public sealed class TrackingCallback : Callback, IDisposable
 
     /// <summary>More configuration recorded with the run (e.g. <c>image_size</c>, <c>weights</c>).</summary>
     public JsonObject? ExtraConfig { get; init; }
+
+    /// <summary>
+    /// Least seconds between two step rows. Reading a step's logs is a device-to-host transfer (on a GPU, a
+    /// synchronisation: see <see cref="DeviceLogs"/>), so a step row is written when the logs were read already
+    /// (e.g. by the progress bar) or this long after the previous row. Default (null): every step on the CPU, where a
+    /// read costs only a copy; 0.5 s on other devices. Epoch rows are always written.
+    /// </summary>
+    public double? StepLogSeconds { get; init; }
 
     private double earlierTrainingTime;
 
@@ -100,7 +109,16 @@ public sealed class TrackingCallback : Callback, IDisposable
     /// <inheritdoc />
     public override void OnTrainBatchEnd(int batch, IReadOnlyDictionary<string, double> logs)
     {
-        Run?.Log("step", globalStep++, logs);
+        long step = globalStep++;
+        double now = watch?.Elapsed.TotalSeconds ?? 0;
+        double interval = StepLogSeconds ?? (Context.Trainer.Precision.Device.type == TorchSharp.DeviceType.CPU ? 0 : 0.5);
+        if (Run is null || (logs is DeviceLogs { IsRead: false } && now - lastStepRow < interval))
+        {
+            return;
+        }
+
+        lastStepRow = now;
+        Run.Log("step", step, logs);
         if (logs.TryGetValue("ms_per_step", out double ms))
         {
             stepTimes.Add(ms);

@@ -17,7 +17,8 @@ namespace MixFit.Callbacks;
 public sealed class Progbar
 {
     private const int Width = 30;
-    private const double Interval = 0.05;
+    /// <summary>Keras' redraw interval, in seconds.</summary>
+    public const double DefaultInterval = 0.05;
     private readonly TextWriter output;
     private readonly Func<double> clock;
     private readonly double start;
@@ -33,8 +34,10 @@ public sealed class Progbar
     /// <param name="dynamic">Whether <paramref name="output"/> is a terminal that supports redrawing a line.</param>
     /// <param name="clock">Seconds since an arbitrary origin; injectable for tests. Default: a monotonic clock.</param>
     /// <param name="unitName">Unit of a step, <c>step</c> by default.</param>
-    public Progbar(int? target, TextWriter output, int verbose = 1, bool dynamic = true, Func<double>? clock = null, string unitName = "step")
+    /// <param name="interval">Least seconds between two redraws of a live bar (Keras: 0.05); the values are read only when the bar redraws.</param>
+    public Progbar(int? target, TextWriter output, int verbose = 1, bool dynamic = true, Func<double>? clock = null, string unitName = "step", double interval = DefaultInterval)
     {
+        Interval = interval;
         Target = target;
         this.output = output ?? throw new ArgumentNullException(nameof(output));
         Verbose = verbose;
@@ -55,12 +58,15 @@ public sealed class Progbar
     /// <summary>Whether the bar is redrawn in place.</summary>
     public bool Dynamic { get; }
 
+    /// <summary>Least seconds between two redraws of a live bar.</summary>
+    public double Interval { get; }
+
     /// <summary>The unit name in <c>ms/step</c>.</summary>
     public string UnitName { get; }
 
     /// <summary>Shows progress at step <paramref name="current"/> with <paramref name="values"/> (name, value), in order.</summary>
     /// <param name="current">Steps done.</param>
-    /// <param name="values">The values to display.</param>
+    /// <param name="values">The values to display; enumerated only when the bar is drawn (reading them may cost a device transfer: see <see cref="Training.DeviceLogs"/>).</param>
     /// <param name="finalize">Whether this is the last update (default: current reached the target).</param>
     public void Update(int current, IEnumerable<KeyValuePair<string, double>> values, bool? finalize = null)
     {
@@ -72,7 +78,6 @@ public sealed class Progbar
             timeAtEnd = now;
         }
 
-        var shown = values.ToList();
         if (Verbose == 1)
         {
             if (!done && (!Dynamic || now - lastUpdate < Interval))
@@ -101,7 +106,7 @@ public sealed class Progbar
                 info = $" - ETA: {FormatEta(timePerUnit * (Target.Value - current))}";
             }
 
-            info += FormatValues(shown);
+            info += FormatValues(values);
             totalWidth += info.Length;
             if (Dynamic && previousWidth > totalWidth)
             {
@@ -127,7 +132,7 @@ public sealed class Progbar
             }
 
             string count = Target is { } target ? $"{current.ToString(CultureInfo.InvariantCulture).PadLeft(Digits(target))}/{target}" : $"{current}/Unknown";
-            var line = new StringBuilder(count).Append(info).Append(FormatValues(shown));
+            var line = new StringBuilder(count).Append(info).Append(FormatValues(values));
             if (timeAtEnd is { } end)
             {
                 double perEpoch = end - start;

@@ -25,6 +25,13 @@ public sealed class ProgbarLogger : Callback
         this.clock = clock;
     }
 
+    /// <summary>
+    /// Least seconds between two redraws of a live bar, default 0.25. Each redraw reads the step's logs from the device
+    /// (one transfer; on a GPU, a synchronisation), so this bounds the progress bar's cost to a few reads a second;
+    /// Keras redraws every 0.05 s.
+    /// </summary>
+    public double RefreshSeconds { get; init; } = 0.25;
+
     /// <inheritdoc />
     public override void OnEpochBegin(int epoch, IReadOnlyDictionary<string, double> logs)
     {
@@ -39,7 +46,7 @@ public sealed class ProgbarLogger : Callback
         }
 
         seen = 0;
-        bar = new Progbar(Context.StepsPerEpoch, Output, Context.Verbose, dynamic, clock);
+        bar = new Progbar(Context.StepsPerEpoch, Output, Context.Verbose, dynamic, clock, interval: RefreshSeconds);
     }
 
     /// <inheritdoc />
@@ -75,7 +82,7 @@ public sealed class ProgbarLogger : Callback
         if (bar is null && Context.Verbose != 0)
         {
             seen = 0;
-            bar = new Progbar(Context.TestSteps, Output, Context.Verbose, dynamic, clock);
+            bar = new Progbar(Context.TestSteps, Output, Context.Verbose, dynamic, clock, interval: RefreshSeconds);
             evaluating = true;
         }
     }

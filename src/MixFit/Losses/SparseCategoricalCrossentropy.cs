@@ -46,8 +46,9 @@ public sealed class SparseCategoricalCrossentropy : CrossentropyLoss
         }
 
         long classes = output.shape[1];
-        long min = MixFit.Kernels.HostReads.Item<long>(target.min());
-        long max = MixFit.Kernels.HostReads.Item<long>(target.max());
+        using var range = TorchSharp.torch.stack(new[] { target.min(), target.max() });
+        var bounds = MixFit.Kernels.HostReads.Values<long>(range);   // one transfer for both
+        long min = bounds[0], max = bounds[1];
         if (min < 0 || max >= classes)
         {
             throw new ArgumentException($"{Name}: label {(min < 0 ? min : max)} is outside the {classes} classes of the model output (expected 0..{classes - 1}).");

@@ -1,4 +1,5 @@
 using MixFit.Checkpoints;
+using MixFit.Data;
 using MixFit.Kernels;
 using MixFit.Native;
 using MixFit.Optimizers;
@@ -169,7 +170,7 @@ public class PrecisionStrategy : IDisposable
         RequirePrepared();
         if (!input.is_floating_point())
         {
-            return OnDevice(input) ? input : input.to(device);
+            return DeviceCopy.To(input, device);
         }
 
         if (input.dtype == ScalarType.Float64 && Policy.ComputeDType != ScalarType.Float64)
@@ -179,7 +180,7 @@ public class PrecisionStrategy : IDisposable
                 + "float64. Convert it explicitly (x.to(ScalarType.Float32)) or use the float64 policy.", nameof(input));
         }
 
-        return input.dtype == Policy.ComputeDType && OnDevice(input) ? input : input.to(Policy.ComputeDType, device);
+        return DeviceCopy.To(input, device, Policy.ComputeDType);
     }
 
     /// <summary>Casts a floating model output to <see cref="OutputDType"/> so losses and metrics compute in float32.</summary>
@@ -384,8 +385,4 @@ public class PrecisionStrategy : IDisposable
         RequirePrepared();
         return value;
     }
-
-    // TorchSharp's Device has reference equality: compare type and index.
-    private bool OnDevice(Tensor tensor) =>
-        tensor.device_type == device.type && (tensor.device_index == device.index || device.index < 0 && tensor.device_index <= 0);
 }

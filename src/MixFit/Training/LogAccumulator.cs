@@ -1,3 +1,4 @@
+using MixFit.Kernels;
 using MixFit.Metrics;
 using static TorchSharp.torch;
 
@@ -6,14 +7,22 @@ namespace MixFit.Training;
 /// <summary>
 /// The logs of one loop (a training epoch, an evaluation): the loss as a <see cref="Mean"/>, the compiled metrics,
 /// and extra values (host values such as <c>lr</c>; device values such as <c>loss_scale</c>, whose latest value is
-/// kept). Every step's device values come to the host in one transfer and are read back by name.
+/// kept). A batch adds its state vectors to running totals on the device (<see cref="Update"/> reads nothing back);
+/// <see cref="Logs"/> reads the totals and the latest device values in one transfer when batches were added since
+/// the last read.
 /// </summary>
-internal sealed class LogAccumulator
+/// <remarks>The totals are float64 sums of the batches' float32 state vectors, the same additions the host made
+/// when it read every batch, so the logs do not depend on how often they are read.</remarks>
+internal sealed class LogAccumulator : IDisposable
 {
     private readonly Mean loss = new();
     private readonly IReadOnlyList<Metric> metrics;
     private readonly Dictionary<string, double> hostValues = new(StringComparer.Ordinal);
     private readonly Dictionary<string, double> latest = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Tensor> latestOnDevice = new(StringComparer.Ordinal);
+    private Tensor? totals;
+    private int[]? lengths;
+    private bool unread;
 
     /// <summary>Starts a loop over <paramref name="metrics"/> (reset here).</summary>
     public LogAccumulator(IReadOnlyList<Metric> metrics)
@@ -28,45 +37,58 @@ internal sealed class LogAccumulator
     /// <summary>The names in display order: <c>loss</c>, then the metrics.</summary>
     public static IReadOnlyList<string> DisplayNames(IEnumerable<Metric> metrics) => new[] { "loss" }.Concat(metrics.Select(m => m.Name)).ToArray();
 
-    /// <summary>The samples behind the loss so far (each batch adds its size).</summary>
-    public double Samples => loss.Weight;
+    /// <summary>The samples behind the loss so far (each batch adds its size); reads the device when batches were added since the last read.</summary>
+    public double Samples
+    {
+        get
+        {
+            Read();
+            return loss.Weight;
+        }
+    }
 
     /// <summary>Sets a host-side value reported as <paramref name="name"/> (e.g. the learning rate).</summary>
     public void Set(string name, double value) => hostValues[name] = value;
 
     /// <summary>
-    /// Adds a batch: its mean loss (weighted by the batch size, as Keras' loss tracker), the metrics' state over
-    /// <paramref name="output"/> and <paramref name="target"/> (weighted by <paramref name="sampleWeight"/> when given),
-    /// and the latest <paramref name="deviceValues"/> (0-dim tensors), all read in one device-to-host transfer.
+    /// Adds a batch on the device: its mean loss (weighted by the batch size, as Keras' loss tracker), the metrics'
+    /// state over <paramref name="output"/> and <paramref name="target"/> (weighted by <paramref name="sampleWeight"/>
+    /// when given), and the latest <paramref name="deviceValues"/> (0-dim tensors). No device-to-host transfer.
     /// </summary>
+    /// <exception cref="ArgumentException">A metric's state vector changed length (e.g. a different number of classes).</exception>
     public void Update(Tensor batchLoss, Tensor output, Tensor target, Tensor? sampleWeight, IReadOnlyDictionary<string, Tensor> deviceValues)
     {
-        using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var detached = output.detach();
-        var parts = new List<Tensor> { Mean.BatchTotals(batchLoss, output.shape[0]) };
-        parts.AddRange(metrics.Select(m => m.BatchTotals(detached, target, sampleWeight)));
-        parts.AddRange(deviceValues.Values.Select(v => v.reshape(1).to(ScalarType.Float32, batchLoss.device)));
-        var lengths = parts.Select(p => (int)p.numel()).ToArray();
-        var values = MixFit.Kernels.HostReads.Values<double>(cat(parts.Select(p => p.to(ScalarType.Float32, batchLoss.device)).ToList(), 0).to(ScalarType.Float64));
-        int at = 0;
-        loss.Accumulate(values.AsSpan(at, lengths[0]));
-        at += lengths[0];
-        for (int i = 0; i < metrics.Count; i++)
+        Tensor sum;
+        using (var scope = NewDisposeScope())
         {
-            metrics[i].Accumulate(values.AsSpan(at, lengths[i + 1]));
-            at += lengths[i + 1];
+            var detached = output.detach();
+            var parts = new List<Tensor> { Mean.BatchTotals(batchLoss, output.shape[0]) };
+            parts.AddRange(metrics.Select(m => m.BatchTotals(detached, target, sampleWeight)));
+            CheckLengths(parts.Select(p => (int)p.numel()).ToArray());
+            var batch = cat(parts.Select(p => p.to(ScalarType.Float32, batchLoss.device)).ToList(), 0).to(ScalarType.Float64);
+            sum = (totals is null ? batch : totals + batch).DetachFromDisposeScope();
+            foreach (var (name, value) in deviceValues)
+            {
+                var kept = value.detach().reshape(1).to(ScalarType.Float64, batchLoss.device, copy: true).DetachFromDisposeScope();
+                if (latestOnDevice.Remove(name, out var previous))
+                {
+                    previous.Dispose();
+                }
+
+                latestOnDevice[name] = kept;
+            }
         }
 
-        foreach (var name in deviceValues.Keys)
-        {
-            latest[name] = values[at++];
-        }
+        totals?.Dispose();
+        totals = sum;
+        unread = true;
     }
 
-    /// <summary>The logs so far, by name: <c>loss</c>, the metrics, the host values, the device values.</summary>
+    /// <summary>The logs so far, by name: <c>loss</c>, the metrics, the host values, the device values (one read when batches were added since the last).</summary>
     public Dictionary<string, double> Logs()
     {
+        Read();
         var logs = new Dictionary<string, double>(StringComparer.Ordinal) { [loss.Name] = loss.Result() };
         foreach (var metric in metrics)
         {
@@ -79,5 +101,69 @@ internal sealed class LogAccumulator
         }
 
         return logs;
+    }
+
+    /// <summary>Releases the device totals.</summary>
+    public void Dispose()
+    {
+        totals?.Dispose();
+        totals = null;
+        foreach (var value in latestOnDevice.Values)
+        {
+            value.Dispose();
+        }
+
+        latestOnDevice.Clear();
+    }
+
+    private void CheckLengths(int[] batch)
+    {
+        if (lengths is null)
+        {
+            lengths = batch;
+            return;
+        }
+
+        for (int i = 1; i < batch.Length; i++)
+        {
+            if (batch[i] != lengths[i])
+            {
+                throw new ArgumentException($"{metrics[i - 1].Name}: a batch state of {batch[i]} values after batches of {lengths[i]} (did the number of classes change?).");
+            }
+        }
+    }
+
+    /// <summary>Brings the totals and latest device values to the host in one transfer, when batches were added since the last read.</summary>
+    private void Read()
+    {
+        if (!unread || totals is null || lengths is null)
+        {
+            return;
+        }
+
+        double[] values;
+        using (var scope = NewDisposeScope())
+        {
+            var all = latestOnDevice.Count == 0 ? totals : cat(new[] { totals }.Concat(latestOnDevice.Values).ToList(), 0);
+            values = HostReads.Values<double>(all);
+        }
+
+        int at = 0;
+        loss.Reset();
+        loss.Accumulate(values.AsSpan(at, lengths[0]));
+        at += lengths[0];
+        for (int i = 0; i < metrics.Count; i++)
+        {
+            metrics[i].Reset();
+            metrics[i].Accumulate(values.AsSpan(at, lengths[i + 1]));
+            at += lengths[i + 1];
+        }
+
+        foreach (var name in latestOnDevice.Keys)
+        {
+            latest[name] = values[at++];
+        }
+
+        unread = false;
     }
 }

@@ -18,7 +18,10 @@ namespace MixFit.Training;
 /// the input to the compute dtype, forward, convert the output to float32, compute the float32 loss, the precision
 /// strategy's scaled backward and, at an accumulation boundary, its step (unscale once, clip, check, step or skip,
 /// update the scale). Precision touches the step only through that one strategy object. The loss, every batch
-/// metric and the strategy's per-step logs come back to the host in one transfer per step.</para>
+/// metric and the strategy's per-step logs are added up on the device; no step reads anything back. The host reads
+/// them in one transfer when a callback first looks at a step's logs (<see cref="DeviceLogs"/>: the progress bar a
+/// few times a second, the tracker at its interval) and at the end of each epoch, so on a GPU the CPU queues
+/// the next steps while the device works.</para>
 /// <example><code>
 /// var trainer = new Trainer(SmallCnn.Create());
 /// trainer.Compile(new CompileOptions { Policy = DTypePolicy.MixedFloat16, Metrics = new[] { "accuracy" } });
@@ -346,11 +349,17 @@ public sealed class Trainer : IDisposable
         return precision.ConvertOutput(Module.call(channelsLast ? MemoryLayout.ChannelsLast(input) : input));
     }
 
-    /// <summary>One epoch of train steps; returns its logs and the samples behind them.</summary>
+    /// <summary>
+    /// One epoch of train steps; returns its logs and the samples behind them. The steps read nothing back from the
+    /// device: the batch hooks get <see cref="DeviceLogs"/>, read when a callback asks, and the epoch's logs are read
+    /// once at its end.
+    /// </summary>
     private (Dictionary<string, double> Logs, double Samples) TrainEpoch(IBatchSource train, int epoch, int firstStep, FitOptions options, TrainingContext context, CallbackList callbacks, ClassWeightTable? classWeights)
     {
         Module.train();
-        var logs = new LogAccumulator(metrics);
+        using var logs = new LogAccumulator(metrics);
+        var window = new StepWindow(logs);
+        DeviceLogs? stepLogs = null;
         int accumulated = 0;
         int step = firstStep;
         context.StepInEpoch = firstStep;
@@ -360,6 +369,7 @@ public sealed class Trainer : IDisposable
         foreach (var batch in context.StepsPerEpoch is { } limit ? batches.Take(Math.Max(0, limit - firstStep)) : batches)
         {
             callbacks.TrainBatchBegin(step, NoLogs);
+            stepLogs?.Expire();
             var watch = Stopwatch.StartNew();
             bool boundary = ++accumulated == options.GradientAccumulation || step + 1 == context.StepsPerEpoch;
             TrainStep(batch, logs, validateTargets: step == 0, options, boundary, classWeights);
@@ -368,8 +378,8 @@ public sealed class Trainer : IDisposable
                 accumulated = 0;
             }
 
-            var stepLogs = logs.Logs();
-            stepLogs["ms_per_step"] = watch.Elapsed.TotalMilliseconds;
+            window.Add(watch.Elapsed.TotalSeconds);
+            stepLogs = new DeviceLogs(step, window.Read);
             callbacks.TrainBatchEnd(step++, stepLogs);
             context.StepInEpoch = step;
             if (options.DataParallel is { } ranks && ranks.AnyRank(context.StopTraining) && !context.StopTraining)
@@ -395,6 +405,9 @@ public sealed class Trainer : IDisposable
             throw new ArgumentException($"The training dataset produced no batches in epoch {epoch}{(firstStep > 0 ? $" after step {firstStep}" : "")}.", nameof(train));
         }
 
+        // The epoch's one read (free when a callback read the last step): the last step's logs stay readable after
+        // the loop, e.g. for an interrupted epoch's progress bar.
+        _ = stepLogs?.Count;
         if (accumulated > 0)
         {
             // The epoch ended inside an accumulation group: apply what was accumulated.
@@ -408,7 +421,7 @@ public sealed class Trainer : IDisposable
     /// <summary>Keras' <c>train_step</c>: forward, loss, scaled backward, and at an accumulation boundary the strategy's step.</summary>
     private void TrainStep(Batch batch, LogAccumulator logs, bool validateTargets, FitOptions options, bool boundary, ClassWeightTable? classWeights)
     {
-        var target = Targets(batch, "Training").to(precision!.Device);
+        var target = DeviceCopy.To(Targets(batch, "Training"), precision!.Device);
         var output = Forward(batch.X);
         if (validateTargets)
         {
@@ -420,7 +433,7 @@ public sealed class Trainer : IDisposable
             throw new ArgumentException("The training batches carry sample weights and FitOptions.ClassWeight is set: use one or the other (as in Keras).");
         }
 
-        var weight = classWeights?.SampleWeightsFor(output, target) ?? batch.SampleWeight?.to(precision.Device);
+        var weight = classWeights?.SampleWeightsFor(output, target) ?? (batch.SampleWeight is { } given ? DeviceCopy.To(given, precision.Device) : null);
         var loss = Loss!.Compute(output, target, weight);
         precision.Backward(options.GradientAccumulation > 1 ? loss / options.GradientAccumulation : loss);
         if (boundary)
@@ -435,14 +448,14 @@ public sealed class Trainer : IDisposable
     /// <summary>Keras' <c>test_step</c>: forward and loss without gradients.</summary>
     private void TestStep(Batch batch, LogAccumulator logs, bool validateTargets)
     {
-        var target = Targets(batch, "Evaluation").to(precision!.Device);
+        var target = DeviceCopy.To(Targets(batch, "Evaluation"), precision!.Device);
         var output = Forward(batch.X);
         if (validateTargets)
         {
             Loss!.Validate(output, target);
         }
 
-        var weight = batch.SampleWeight?.to(precision.Device);
+        var weight = (batch.SampleWeight is { } given ? DeviceCopy.To(given, precision.Device) : null);
         logs.Update(Loss!.Compute(output, target, weight), output, target, weight, NoDeviceLogs);
     }
 
@@ -450,7 +463,8 @@ public sealed class Trainer : IDisposable
     private (Dictionary<string, double> Logs, double Samples) RunEvaluation(IBatchSource data, CallbackList callbacks, TrainingContext context)
     {
         // Fresh metric objects: validation inside Fit must not disturb the training epoch's running means.
-        var logs = new LogAccumulator(metrics.Select(m => Metric.FromName(m.Name, Loss!)).ToList());
+        using var logs = new LogAccumulator(metrics.Select(m => Metric.FromName(m.Name, Loss!)).ToList());
+        DeviceLogs? batchLogs = null;
         context.TestSteps = data.BatchesPerEpoch;
         Module.eval();
         callbacks.TestBegin(NoLogs);
@@ -460,8 +474,10 @@ public sealed class Trainer : IDisposable
             foreach (var current in data.ScopedBatches(0))
             {
                 callbacks.TestBatchBegin(batch, NoLogs);
+                batchLogs?.Expire();
                 TestStep(current, logs, validateTargets: batch == 0);
-                callbacks.TestBatchEnd(batch++, logs.Logs());
+                batchLogs = new DeviceLogs(batch, logs.Logs);
+                callbacks.TestBatchEnd(batch++, batchLogs);
             }
         }
 

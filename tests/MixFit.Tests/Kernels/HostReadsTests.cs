@@ -1,3 +1,4 @@
+using MixFit.Callbacks;
 using MixFit.Kernels;
 using MixFit.Optimizers;
 using MixFit.Precision;
@@ -53,16 +54,78 @@ public class HostReadsTests
         }
     }
 
-    [Fact]
-    public void Fit_reads_the_device_once_per_step_for_the_loss_metrics_and_loss_scale_together()
+    [Theory]
+    [InlineData(128)]
+    [InlineData(256)]
+    public void Fit_steps_read_nothing_back_the_epoch_end_reads_the_logs_once(int samples)
     {
-        var (x, y) = TinyProblems.FashionMnist(128);
+        var (x, y) = TinyProblems.FashionMnist(samples);
         using var trainer = new Trainer(TinyProblems.Mlp(3), CPU);
         trainer.Compile(new CompileOptions { Policy = DTypePolicy.MixedFloat16, Metrics = new[] { "accuracy", "sparse_top_k_categorical_accuracy" } });
         Assert.True(trainer.Optimizer!.IsFused);
         long reads = ReadsOf(() => trainer.Fit(x, y, new FitOptions { Epochs = 2, BatchSize = 32, Verbose = 0 }));
 
-        // 2 epochs x 4 steps, one read each; plus the label range check (min and max) at each epoch's first step.
-        Assert.Equal((2 * 4) + (2 * 2), reads);
+        // Per epoch: the label range check at its first step (min and max in one read) and the epoch's logs at its end,
+        // whether the epoch has 4 steps or 8: no step reads anything.
+        Assert.Equal(2 * 2, reads);
+    }
+
+    [Fact]
+    public void A_live_progress_bar_reads_the_logs_only_when_it_redraws()
+    {
+        var (x, y) = TinyProblems.FashionMnist(320);
+        using var trainer = new Trainer(TinyProblems.Mlp(3), CPU);
+        trainer.Compile(new CompileOptions { Policy = DTypePolicy.MixedFloat16, Metrics = new[] { "accuracy" } });
+        double now = 0;
+        var output = new StringWriter();
+        var bar = new ProgbarLogger(output, dynamic: true, clock: () => now += 0.1);   // each look at the clock: 0.1 s later
+        long reads = ReadsOf(() => trainer.Fit(x, y, new FitOptions { Epochs = 1, BatchSize = 32, Verbose = 1, Callbacks = new Callback[] { bar } }));
+
+        // 10 steps, the clock moving 0.1 s per look: the bar redraws at most every RefreshSeconds (0.25 s), i.e. about
+        // every third step, and reads the logs only then; plus the label check and the epoch end.
+        int redraws = output.ToString().Split('\r', StringSplitOptions.RemoveEmptyEntries).Length;
+        Assert.InRange(redraws, 2, 6);
+        Assert.InRange(reads, 2, 1 + redraws + 1);
+        Assert.True(reads < 10, $"{reads} reads for 10 steps");
+    }
+
+    [Fact]
+    public void Epoch_logs_are_the_same_whether_every_step_was_read_or_none()
+    {
+        Dictionary<string, double> Train(bool readEveryStep)
+        {
+            var (x, y) = TinyProblems.FashionMnist(160);
+            manual_seed(3);
+            using var trainer = new Trainer(TinyProblems.Mlp(3), CPU);
+            trainer.Compile(new CompileOptions { Policy = DTypePolicy.MixedFloat16, Metrics = new[] { "accuracy", "auc" } });
+            var reader = new LambdaCallback { BatchEnd = (_, logs) => { if (readEveryStep) { Assert.True(logs.ContainsKey("loss")); } } };
+            var history = trainer.Fit(x, y, new FitOptions { Epochs = 2, BatchSize = 32, Shuffle = false, Verbose = 0, Callbacks = new Callback[] { reader } });
+            return history.Values.ToDictionary(kv => kv.Key, kv => kv.Value[^1]);
+        }
+
+        var everyStep = Train(readEveryStep: true);
+        var never = Train(readEveryStep: false);
+        foreach (var name in new[] { "loss", "accuracy", "auc", "loss_scale" })
+        {
+            Assert.Equal(everyStep[name], never[name]);
+        }
+    }
+
+    [Fact]
+    public void Batch_logs_read_after_the_next_batch_ran_throw_instead_of_giving_later_values()
+    {
+        var (x, y) = TinyProblems.FashionMnist(96);
+        using var trainer = new Trainer(TinyProblems.Mlp(3), CPU);
+        trainer.Compile(new CompileOptions { Policy = DTypePolicy.Float32 });
+        var kept = new List<IReadOnlyDictionary<string, double>>();
+        var copied = new List<double>();
+        var keeper = new LambdaCallback { BatchEnd = (b, logs) => { kept.Add(logs); if (b == 1) { copied.Add(logs["loss"]); } } };
+        trainer.Fit(x, y, new FitOptions { Epochs = 1, BatchSize = 32, Verbose = 0, Callbacks = new Callback[] { keeper } });
+
+        var error = Assert.Throws<InvalidOperationException>(() => kept[0]["loss"]);
+        Assert.Contains("batch 0", error.Message);
+        Assert.Contains("copy them", error.Message);
+        Assert.Equal(copied[0], kept[1]["loss"]);        // read during its hook: stays readable
+        Assert.True(double.IsFinite(kept[2]["loss"]));    // the epoch's last batch: read at the epoch end
     }
 }

@@ -142,7 +142,7 @@ public class TrainerTests
         using var trainer = new Trainer(TinyProblems.Mlp(1), CPU);
         trainer.Compile(new CompileOptions { Policy = DTypePolicy.MixedFloat16 });
         var seen = new List<IReadOnlyDictionary<string, double>>();
-        trainer.Fit(x, y, new FitOptions { BatchSize = 32, Verbose = 0, Callbacks = new[] { new LambdaCallback { BatchEnd = (_, logs) => seen.Add(logs) } } });
+        trainer.Fit(x, y, new FitOptions { BatchSize = 32, Verbose = 0, Callbacks = new[] { new LambdaCallback { BatchEnd = (_, logs) => seen.Add(new Dictionary<string, double>(logs)) } } });
         Assert.Equal(2, seen.Count);
         Assert.All(seen, logs =>
         {
