@@ -13,7 +13,7 @@ namespace MixFit.Optimizers;
 /// <remarks>
 /// <para>Why not TorchSharp's optimizers: they run ~10 native calls per parameter and cannot skip a step without
 /// reading the overflow flag on the host. Each MixFit optimizer owns two implementations of its algorithm: a
-/// <em>fused</em> one (libtorch's multi-tensor kernels, one native call per step, the overflow flag honoured on the
+/// <em>fused</em> one (libtorch's multi-tensor kernels, one native call per parameter group: one per learning-rate scale, dtype and device, the overflow flag honoured on the
 /// device: no host sync) and a <em>managed</em> one (per-tensor TorchSharp calls; reads the flag on the host, one
 /// sync per step). Tests check that both give <c>torch.optim</c>'s results.</para>
 /// <para>Build an optimizer after the model is prepared by a precision strategy: preparing converts the model and
@@ -104,24 +104,27 @@ public abstract class Optimizer : IDisposable
         }
 
         var flag = foundInf ?? NoOverflow(grads[0]);
-        if (!IsFused && foundInf is not null && HostReads.Item<float>(foundInf) != 0)
-        {
-            return;
-        }
+        bool? skipped = null;
 
-        // Parameter groups: one call per distinct learning-rate scale.
-        foreach (var group in Enumerable.Range(0, indices.Count).GroupBy(k => scales[indices[k]]))
+        // Parameter groups: one call per distinct (learning-rate scale, dtype, device). CUDA's fused kernels take one
+        // dtype and one device per call; the CPU's take mixed lists, but one group per dtype costs nothing there.
+        foreach (var group in Enumerable.Range(0, indices.Count).GroupBy(k => (Scale: scales[indices[k]], grads[k].dtype, Device: grads[k].device_type, grads[k].device_index)))
         {
             var groupIndices = group.Select(k => indices[k]).ToArray();
             var groupGrads = group.Select(k => grads[k]).ToArray();
             using var _ = no_grad();
-            if (IsFused)
+            double rate = LearningRate * group.Key.Scale;
+            if (IsFused && FusedSupports(group.Key.dtype, group.Key.Device))
             {
-                FusedStep(groupIndices, groupGrads, flag, LearningRate * group.Key);
+                FusedStep(groupIndices, groupGrads, flag, rate);
+                continue;
             }
-            else
+
+            // Managed: the overflow flag is read on the host, once per step.
+            skipped ??= foundInf is not null && HostReads.Item<float>(foundInf) != 0;
+            if (!skipped.Value)
             {
-                ManagedStep(groupIndices, groupGrads, LearningRate * group.Key);
+                ManagedStep(groupIndices, groupGrads, rate);
             }
         }
     }
@@ -196,6 +199,13 @@ public abstract class Optimizer : IDisposable
     /// Runs under <c>no_grad</c>.
     /// </summary>
     private protected abstract void FusedStep(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, Tensor foundInf, double learningRate);
+
+    /// <summary>
+    /// Whether the fused kernel updates parameters of <paramref name="dtype"/> on <paramref name="device"/> correctly;
+    /// groups it does not are updated by the managed implementation (one host read of the overflow flag per step).
+    /// Default: every dtype and device.
+    /// </summary>
+    private protected virtual bool FusedSupports(ScalarType dtype, DeviceType device) => true;
 
     /// <summary>The managed update (only called for a step that is not skipped). Runs under <c>no_grad</c>.</summary>
     private protected abstract void ManagedStep(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, double learningRate);

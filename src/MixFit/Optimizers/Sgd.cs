@@ -1,4 +1,5 @@
 using MixFit.Kernels;
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -105,6 +106,14 @@ def sgd(params: List[Tensor], grads: List[Tensor], bufs: List[Tensor], wd: float
 
         started = startedParameters.Count == Parameters.Count;
     }
+
+    /// <summary>
+    /// libtorch 2.10's CPU <c>_fused_sgd_</c> leaves every whole SIMD block of a float16/bfloat16 parameter unchanged
+    /// (only the remainder of its length moves: PyTorch issue 191763, fixed after 2.10), so half-precision
+    /// parameters on the CPU take the managed update. CUDA's kernel is not affected.
+    /// </summary>
+    private protected override bool FusedSupports(ScalarType dtype, DeviceType device) =>
+        device != DeviceType.CPU || (dtype != ScalarType.Float16 && dtype != ScalarType.BFloat16);
 
     private protected override void FusedStep(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, Tensor foundInf, double learningRate)
     {
