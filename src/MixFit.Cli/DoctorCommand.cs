@@ -27,9 +27,27 @@ internal static class DoctorCommand
         output.WriteLine($"MixFit        {report.MixFitVersion}");
         output.WriteLine($".NET          {report.DotNetVersion}");
         output.WriteLine($"OS            {report.OperatingSystem}");
-        output.WriteLine($"TorchSharp    {report.TorchSharpVersion}");
-        output.WriteLine($"libtorch      {report.LibTorchVersion}");
-        output.WriteLine($"Device        {(report.CudaAvailable ? $"cuda ({report.CudaDeviceCount} device(s))" : "cpu (no CUDA device or no CUDA TorchSharp package)")}");
+        output.WriteLine($"TorchSharp    {report.TorchSharpVersion} (compiled for libtorch {report.TorchSharpBuiltFor})");
+        var build = report.LibTorchBuild;
+        output.WriteLine(build.Version is { } loaded
+            ? $"libtorch      {loaded} (read from the loaded library; {(build.CudaVersion is { } cu ? $"CUDA {cu}{(build.CudnnVersion is { } dnn ? $", cuDNN {dnn}" : "")}" : "CPU build")}{(build.CpuCapability is { } cap ? $", CPU kernels {cap}" : "")})"
+            : $"libtorch      {report.LibTorchVersion} (TorchSharp's; the loaded library's own version is unreadable: {build.Configuration})");
+        foreach (var library in report.NativeLibraries)
+        {
+            output.WriteLine($"  loaded      {library}");
+        }
+
+        output.WriteLine($"Device        {(report.CudaAvailable ? $"cuda ({report.CudaDeviceCount} device(s))" : $"cpu ({CudaAbsence(report)})")}");
+        foreach (var gpu in report.CudaDevices)
+        {
+            string tensorCores = gpu.TensorCoreDTypes.Count == 0 ? "no Tensor Cores for half precision" : "Tensor Cores: " + string.Join(", ", gpu.TensorCoreDTypes);
+            output.WriteLine($"  cuda:{gpu.Index}      {gpu.Name}, compute capability {gpu.ComputeCapability}, {gpu.TotalMemoryBytes / (1024.0 * 1024 * 1024):F1} GiB, {tensorCores}");
+        }
+
+        if (report.CudaDriverVersion is { } driver)
+        {
+            output.WriteLine($"  driver      CUDA {driver}");
+        }
         output.WriteLine($"CPU           {cpu.Model}, {report.CpuThreads} threads");
         output.WriteLine($"  AVX2        {Flag(cpu.Avx2)}");
         output.WriteLine($"  AVX-512     {Flag(cpu.Avx512)}");
@@ -57,6 +75,12 @@ internal static class DoctorCommand
         var (policy, reason) = PrecisionAdvice.Recommend(workloads);
         output.WriteLine($"Recommended   {policy.Name}: {reason}");
     }
+
+    /// <summary>Why training runs on the CPU: no driver, no device, or a driver with devices but a libtorch without CUDA.</summary>
+    internal static string CudaAbsence(SystemReport report) =>
+        report.CudaProblem is { } problem ? problem
+        : report.CudaDevices.Count > 0 ? $"the driver sees {report.CudaDevices.Count} GPU(s), but the loaded libtorch has no CUDA: build or reference a CUDA backend (README, GPU section)"
+        : "no CUDA device";
 
     /// <summary>The per-policy table: ms/step and speed-up against float32, or why a policy was not measured.</summary>
     internal static string StepTable(IReadOnlyDictionary<string, IReadOnlyList<StepTiming>> workloads)

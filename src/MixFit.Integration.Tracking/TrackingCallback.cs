@@ -211,13 +211,21 @@ public sealed class TrackingCallback : Callback, IDisposable
             ["amx_bf16"] = report.Cpu.AmxBf16,
             ["avx512_fp16"] = report.Cpu.Avx512Fp16,
             ["cuda"] = report.CudaAvailable,
+            ["libtorch_cuda"] = report.LibTorchBuild.CudaVersion,
+            ["libtorch_path"] = report.NativeLibraries.FirstOrDefault(p => LoadedLibraries.BaseName(p) == "libtorch_cpu"),
+            ["torchsharp_shim_path"] = report.NativeLibraries.FirstOrDefault(p => LoadedLibraries.BaseName(p) == "libLibTorchSharp"),
             ["command_line"] = Environment.CommandLine,
         };
         if (Nvml.TryCreate() is { } nvml)
         {
             environment["gpu_driver"] = nvml.Driver();
             environment["gpus"] = new JsonArray(Enumerable.Range(0, nvml.DeviceCountValue)
-                .Select(i => (JsonNode)new JsonObject { ["name"] = nvml.Name(i), ["memory_mb"] = nvml.TotalMemory(i) / (1024 * 1024) }).ToArray());
+                .Select(i => (JsonNode)new JsonObject
+                {
+                    ["name"] = nvml.Name(i),
+                    ["memory_mb"] = nvml.TotalMemory(i) / (1024 * 1024),
+                    ["compute_capability"] = report.CudaDevices.FirstOrDefault(d => d.Index == i)?.ComputeCapability,
+                }).ToArray());
         }
 
         if (GitCommit() is { } commit)

@@ -4,7 +4,9 @@ using TorchSharp;
 namespace MixFit.Native;
 
 /// <summary>
-/// Facts about this machine that matter for mixed precision: versions, devices, CPU precision features, kernels.
+/// Facts about this machine that matter for mixed precision: versions (the libtorch version is the loaded library's,
+/// read at run time), the native libraries really loaded, CUDA devices as the driver describes them, CPU precision
+/// features, kernels.
 /// Collected by <c>mixfit doctor</c> and recorded in every tracked run's environment. (Which policy to use is
 /// decided from measurements, not from these facts: see <see cref="MixFit.Precision.PrecisionAdvice"/>.)
 /// </summary>
@@ -18,24 +20,39 @@ public sealed record SystemReport(
     int CudaDeviceCount,
     CpuFeatures Cpu,
     int CpuThreads,
-    string AmpKernels)
+    string AmpKernels,
+    LibTorchBuild LibTorchBuild,
+    IReadOnlyList<string> NativeLibraries,
+    IReadOnlyList<CudaDevice> CudaDevices,
+    string? CudaDriverVersion,
+    string? CudaProblem)
 {
+    /// <summary>The libtorch version TorchSharp was compiled against (its <c>torch.__version__</c>), which may differ from <see cref="LibTorchVersion"/>, the one loaded.</summary>
+    public string TorchSharpBuiltFor => torch.__version__;
+
     /// <summary>Loads the backend and collects the report.</summary>
     /// <exception cref="NativeLoadException">TorchSharp's native backend did not load.</exception>
     public static SystemReport Collect()
     {
         TorchRuntime.EnsureLoaded();
         bool cuda = torch.cuda.is_available();
+        var build = LibTorchBuild.Current;
+        var devices = CudaDriver.Devices(out string? problem, out string? driver);
         return new SystemReport(
             typeof(SystemReport).Assembly.GetName().Version?.ToString(3) ?? "unknown",
             RuntimeInformation.FrameworkDescription,
             RuntimeInformation.OSDescription,
             TorchRuntime.TorchSharpVersion,
-            TorchRuntime.LibTorchVersion,
+            build.Version ?? TorchRuntime.LibTorchVersion,
             cuda,
             cuda ? torch.cuda.device_count() : 0,
             CpuFeatures.Detect(),
             torch.get_num_threads(),
-            MixFit.Kernels.AmpKernels.Default.Name);
+            MixFit.Kernels.AmpKernels.Default.Name,
+            build,
+            LoadedLibraries.Torch(),
+            devices,
+            driver,
+            problem);
     }
 }

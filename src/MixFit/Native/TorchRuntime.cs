@@ -21,13 +21,16 @@ public static class TorchRuntime
     public static string TorchSharpVersion =>
         typeof(torch).Assembly.GetName().Version?.ToString(3) ?? "unknown";
 
-    /// <summary>The native libtorch version, e.g. <c>2.10.0</c>. Loads the backend.</summary>
+    /// <summary>
+    /// The loaded libtorch's version, e.g. <c>2.10.0</c>, read from the library at run time (<see cref="LibTorchBuild"/>);
+    /// TorchSharp's compile-time <c>torch.__version__</c> when the library does not say. Loads the backend.
+    /// </summary>
     public static string LibTorchVersion
     {
         get
         {
             EnsureLoaded();
-            return torch.__version__;
+            return LibTorchBuild.Current.Version ?? torch.__version__;
         }
     }
 

@@ -1,0 +1,30 @@
+using MixFit.Native;
+
+namespace MixFit.Tests.Native;
+
+public class CudaDeviceTests
+{
+    [Theory]
+    [InlineData(6, 1, "")]
+    [InlineData(7, 5, "float16")]
+    [InlineData(8, 6, "float16,bfloat16")]
+    [InlineData(9, 0, "float16,bfloat16")]
+    public void Tensor_core_dtypes_follow_the_compute_capability(int major, int minor, string expected)
+    {
+        var device = new CudaDevice(0, "test", major, minor, 1L << 30);
+        Assert.Equal(expected, string.Join(",", device.TensorCoreDTypes));
+        Assert.Equal($"{major}.{minor}", device.ComputeCapability);
+    }
+
+    [Fact]
+    public void The_driver_either_lists_devices_or_says_why_not()
+    {
+        var devices = CudaDriver.Devices(out string? problem, out _);
+        Assert.Equal(devices.Count == 0, problem is not null);
+        if (!File.Exists("/dev/nvidiactl"))
+        {
+            Assert.Empty(devices);
+            Assert.False(string.IsNullOrWhiteSpace(problem));
+        }
+    }
+}
