@@ -60,6 +60,7 @@ public static class TorchRuntime
 
             try
             {
+                ExternalLibTorch.Preload();
                 using var probe = torch.ones(2).sum();
                 _ = probe.item<float>();
                 loaded = true;

@@ -20,10 +20,13 @@ internal static class PolicyApplier
         "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "RMSNorm",
     };
 
+    // The normalisations whose CUDA kernels want the weight in the input's dtype (see InstallNormCasts).
+    private static readonly HashSet<string> NormsComputedInFloat32 = new(StringComparer.Ordinal) { "LayerNorm", "GroupNorm", "RMSNorm" };
+
     /// <summary>Whether a module is a normalisation layer whose parameters and statistics stay float32 under a mixed policy.</summary>
     public static bool IsNormalization(nn.Module module) => NormalizationTypes.Contains(module.GetType().Name);
 
-    public static AppliedPolicy Apply(nn.Module root, DTypePolicy policy, IReadOnlyDictionary<string, DTypePolicy> overrides)
+    public static AppliedPolicy Apply(nn.Module root, DTypePolicy policy, IReadOnlyDictionary<string, DTypePolicy> overrides, DeviceType device = DeviceType.CPU)
     {
         var modules = new List<(string Name, nn.Module Module)> { ("", root) };
         modules.AddRange(root.named_modules().Where(m => m.name.Length > 0));
@@ -61,7 +64,41 @@ internal static class PolicyApplier
 
         var originals = RestoreExactValues(root, snapshot);
         var hooks = InstallInputCasts(modules, policies, overrides);
+        hooks.AddRange(InstallNormCasts(modules, policies, device));
         return new AppliedPolicy(policies, originals, hooks);
+    }
+
+    /// <summary>
+    /// Normalization layers keep float32 parameters under a mixed policy and take half-precision inputs. libtorch's
+    /// CPU kernels and cuDNN's batch norm accept that mix; its CUDA LayerNorm and GroupNorm kernels read the weight in
+    /// the input's dtype, so off the CPU those layers compute in float32 (input cast up, output cast back to the
+    /// compute dtype), as autocast runs them.
+    /// </summary>
+    private static List<Action> InstallNormCasts(List<(string Name, nn.Module Module)> modules, Dictionary<string, DTypePolicy> policies, DeviceType device)
+    {
+        var hooks = new List<Action>();
+        if (device == DeviceType.CPU)
+        {
+            return hooks;
+        }
+
+        foreach (var (name, module) in modules)
+        {
+            var own = policies[name];
+            if (!own.IsMixed || module is not nn.Module<Tensor, Tensor> norm || !NormsComputedInFloat32.Contains(module.GetType().Name))
+            {
+                continue;
+            }
+
+            var up = norm.register_forward_pre_hook((_, input) =>
+                input.is_floating_point() && input.dtype != own.VariableDType ? input.to(own.VariableDType) : input);
+            var down = norm.register_forward_hook((_, _, output) =>
+                output.is_floating_point() && output.dtype != own.ComputeDType ? output.to(own.ComputeDType) : output);
+            hooks.Add(up.remove);
+            hooks.Add(down.remove);
+        }
+
+        return hooks;
     }
 
     private static string Parent(string name)

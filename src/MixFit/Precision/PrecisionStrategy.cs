@@ -124,7 +124,7 @@ public class PrecisionStrategy : IDisposable
         TorchRuntime.EnsureLoaded();
         this.device = device ?? TorchRuntime.DefaultDevice;
         model.to(this.device);
-        var applied = PolicyApplier.Apply(model, Policy, Options.ModuleOverrides);
+        var applied = PolicyApplier.Apply(model, Policy, Options.ModuleOverrides, this.device.type);
         modulePolicies = applied.ModulePolicies;
         hookRemovers.AddRange(applied.HookRemovers);
         Model = model;

@@ -60,7 +60,7 @@ public sealed class PackageConsumerTests : IDisposable
         return (process.ExitCode, output + error.Result);
     }
 
-    private string App(string name, bool withBackend)
+    private string App(string name, bool withBackend, string extraCode = "")
     {
         string app = Path.Combine(dir, name);
         Directory.CreateDirectory(app);
@@ -91,7 +91,7 @@ public sealed class PackageConsumerTests : IDisposable
             trainer.Compile(new CompileOptions { Policy = DTypePolicy.MixedBFloat16, Metrics = new[] { "accuracy" } });
             var history = trainer.Fit(x.narrow(0, 0, 512), y.narrow(0, 0, 512), new FitOptions { Epochs = 1, BatchSize = 64, Verbose = 0 });
             Console.WriteLine($"trained: loss {history["loss"][0]:F4}");
-            """);
+            """ + extraCode);
         return app;
     }
 
@@ -119,5 +119,53 @@ public sealed class PackageConsumerTests : IDisposable
         Assert.NotEqual(0, build.ExitCode);
         Assert.Contains("MIXFIT001", build.Output);
         Assert.Contains("dotnet add package MixFit.Cpu", build.Output);
+    }
+
+    [Fact]
+    public void An_app_built_with_the_external_backend_loads_the_libtorch_and_shim_it_was_given()
+    {
+        var pack = Run("bash", $"tools/pack.sh --no-tool --version {version} \"{Path.Combine(dir, "feed")}\"", Repository);
+        Assert.True(pack.ExitCode == 0, pack.Output);
+
+        // "Your own libtorch": a folder outside the app holding libtorch's files (hard links to the NuGet copy, as
+        // a PyTorch install's torch/lib would), and "your own shim" built for it (here TorchSharp's own build of it).
+        string nugetNative = Path.Combine(NuGetPackages, "libtorch-cpu-linux-x64", "2.10.0", "runtimes", "linux-x64", "native");
+        string torchLib = Path.Combine(dir, "torch", "lib");
+        Directory.CreateDirectory(torchLib);
+        foreach (var file in Directory.GetFiles(nugetNative))
+        {
+            string target = Path.Combine(torchLib, Path.GetFileName(file));
+            if (Run("ln", $"\"{file}\" \"{target}\"", dir).ExitCode != 0)
+            {
+                File.Copy(file, target);
+            }
+        }
+
+        string shim = Path.Combine(dir, "shim", "libLibTorchSharp.so");
+        Directory.CreateDirectory(Path.GetDirectoryName(shim)!);
+        File.Copy(Path.Combine(NuGetPackages, "torchsharp", "0.107.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so"), shim);
+
+        string app = App("External", withBackend: false, """
+
+            Console.WriteLine($"preloaded from: {MixFit.Native.ExternalLibTorch.LoadedFrom}");
+            Console.WriteLine($"libtorch_cpu: {MixFit.Native.LoadedLibraries.Find("libtorch_cpu")}");
+            Console.WriteLine($"shim: {MixFit.Native.LoadedLibraries.Find("libLibTorchSharp")}");
+            """);
+        string torch = Path.Combine(dir, "torch");
+        var missing = Run("dotnet", "build -c Release -p:MixFitTorchBackend=external", app);
+        Assert.NotEqual(0, missing.ExitCode);
+        Assert.Contains("MIXFIT002", missing.Output);
+        Assert.Contains("tools/build-torchsharp-shim.sh", missing.Output);
+
+        var run = Run("dotnet", $"run -c Release -p:MixFitTorchBackend=external -p:MixFitLibTorchDir={torch} -p:MixFitLibTorchSharp={shim}", app);
+        Assert.True(run.ExitCode == 0, run.Output);
+        Assert.Matches(@"trained: loss \d\.\d{4}", run.Output);
+        Assert.Contains($"preloaded from: {torchLib}", run.Output);
+        Assert.Contains($"libtorch_cpu: {Path.Combine(torchLib, "libtorch_cpu.so")}", run.Output);
+        string output = Path.Combine(app, "bin", "Release", "net10.0");
+        Assert.True(run.Output.Contains($"shim: {Path.Combine(output, "libLibTorchSharp.so")}", StringComparison.Ordinal), run.Output);
+        Assert.False(File.Exists(Path.Combine(output, "runtimes", "linux-x64", "native", "libLibTorchSharp.so")), "TorchSharp's own shim stays out");
+        Assert.False(File.Exists(Path.Combine(output, "runtimes", "linux-x64", "native", "libtorch_cpu.so")), "no libtorch package in an external-backend app");
+        Assert.Contains(torch, File.ReadAllText(Path.Combine(output, "External.runtimeconfig.json")));
     }
 }

@@ -39,7 +39,8 @@ public sealed class TrackingCallbackTests : IDisposable
         Assert.Equal("32", run.Config["batch_size"]!.ToString());
         Assert.Equal("Adam", run.Config["optimizer"]!.ToString());
         Assert.Equal("dynamic", run.Config["loss_scale"]!.ToString());
-        Assert.Equal("2.10.0.0", run.Config["environment"]!["libtorch"]!.ToString());
+        Assert.Equal("2.10.0", run.Config["environment"]!["libtorch"]!.ToString());          // read from the loaded library
+        Assert.EndsWith("libtorch_cpu.so", run.Config["environment"]!["libtorch_path"]!.ToString());
         Assert.Equal(new[] { "test" }, run.Tags);
 
         var steps = store.Metrics(run.Id, "step");

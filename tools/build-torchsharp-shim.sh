@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Builds TorchSharp's native shim (libLibTorchSharp.so) against a libtorch you already have, so MixFit runs on a
+# libtorch that no TorchSharp package ships: a PyTorch install's `torch` folder (CPU or CUDA wheel, e.g. CUDA 13) or
+# an unpacked LibTorch archive. Then build your app with -p:MixFitTorchBackend=external (README, GPU section).
+#
+#   tools/build-torchsharp-shim.sh --torchsharp <dotnet/TorchSharp checkout or its src/Native folder> \
+#                                  --libtorch <torch folder: has include/ and lib/> --out <folder> [--jobs N]
+#   (instead of --libtorch: --include <dir> --lib <dir>, e.g. a distribution's libtorch-dev)
+#
+# The TorchSharp sources are not vendored: give the checkout of TorchSharp v0.107.0 (commit c20b6a1c, the version
+# MixFit's managed TorchSharp package is). A git checkout at another commit gets a warning: the managed side and
+# the shim must match.
+#
+# What it does: compiles every unit of src/Native/LibTorchSharp with g++ (C++17, -fPIC, hidden visibility, the C++
+# ABI libtorch was built with, read from libc10.so's symbols), N units at a time, each unit's compiler output in
+# <out>/logs/<unit>.log; links with -Bsymbolic against libtorch, libtorch_cpu, libc10 (and libtorch_cuda,
+# libc10_cuda when the libtorch has them) with an RPATH to the libtorch folder; writes <out>/libLibTorchSharp.so and
+# <out>/shim-build.txt (what was built against what). No CMake: a CUDA wheel's CMake config goes looking for a CUDA
+# toolkit and cuDNN the shim does not need. TorchSharp's -Werror is not used (new libtorch headers warn).
+# Exit status: 0 built; 2 bad arguments; 3 some units failed to compile (every failing file is listed, with the
+# first error of each, and the rest still compiled); 4 the link failed.
+set -uo pipefail
+
+usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+die() { echo "build-torchsharp-shim: $*" >&2; exit 2; }
+
+head="" torchsharp="" libtorch="" include="" lib="" out="" jobs="$(nproc 2>/dev/null || echo 2)" cxx="${CXX:-g++}"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --torchsharp) torchsharp="${2:-}"; shift 2 ;;
+    --libtorch) libtorch="${2:-}"; shift 2 ;;
+    --include) include="${2:-}"; shift 2 ;;
+    --lib) lib="${2:-}"; shift 2 ;;
+    --out) out="${2:-}"; shift 2 ;;
+    --jobs) jobs="${2:-}"; shift 2 ;;
+    -h|--help) usage ;;
+    *) die "unknown option '$1' (expected --torchsharp, --libtorch, --include, --lib, --out, --jobs)" ;;
+  esac
+done
+
+[ -n "$torchsharp" ] || die "--torchsharp is required: a checkout of dotnet/TorchSharp at v0.107.0 (commit c20b6a1c), or its src/Native folder"
+[ -n "$out" ] || die "--out is required: the folder that receives libLibTorchSharp.so and the logs"
+[[ "$jobs" =~ ^[1-9][0-9]*$ ]] || die "--jobs must be a positive whole number, got '$jobs'"
+if [ -n "$libtorch" ]; then
+  [ -d "$libtorch" ] || die "--libtorch '$libtorch' is not a folder (expected a PyTorch install's torch folder or an unpacked LibTorch archive)"
+  include="${include:-$libtorch/include}"; lib="${lib:-$libtorch/lib}"
+fi
+[ -n "$include" ] && [ -n "$lib" ] || die "give --libtorch <torch folder>, or both --include and --lib"
+[ -f "$include/torch/csrc/api/include/torch/torch.h" ] || die "no torch/csrc/api/include/torch/torch.h under '$include': that is not libtorch's include folder (a CPU-only NuGet libtorch has no headers; use a PyTorch install's torch/include or a LibTorch archive)"
+[ -f "$lib/libtorch_cpu.so" ] || die "no libtorch_cpu.so in '$lib' (expected libtorch's lib folder)"
+
+native="$torchsharp"
+[ -d "$native/src/Native" ] && native="$native/src/Native"
+[ -d "$native/LibTorchSharp" ] || die "no LibTorchSharp folder under '$torchsharp' (expected a dotnet/TorchSharp checkout or its src/Native folder)"
+if git -C "$native" rev-parse HEAD >/dev/null 2>&1; then
+  head="$(git -C "$native" rev-parse HEAD)"
+  case "$head" in c20b6a1c*) ;; *) echo "warning: TorchSharp checkout is at ${head:0:8}, not v0.107.0 (c20b6a1c): the shim must match MixFit's managed TorchSharp 0.107.0" >&2 ;; esac
+fi
+
+mkdir -p "$out/obj" "$out/logs" || die "cannot create '$out'"
+out="$(cd "$out" && pwd)"; lib="$(cd "$lib" && pwd)"; include="$(cd "$include" && pwd)"; native="$(cd "$native" && pwd)"
+rm -f "$out"/obj/*.o "$out"/logs/*.log "$out/libLibTorchSharp.so" "$out/failed.txt"
+
+# The C++ ABI of this libtorch: new-ABI builds export std::__cxx11 (or [abi:cxx11]-tagged) symbols from libc10.
+abi=0
+if [ "$(nm -D --defined-only "$lib/libc10.so" 2>/dev/null | grep -c cxx11)" -gt 0 ]; then abi=1; fi   # grep -c reads it all: no SIGPIPE under pipefail
+cuda=""
+[ -f "$lib/libtorch_cuda.so" ] && cuda="-ltorch_cuda -lc10_cuda"
+
+flags=(-std=c++17 -O2 -DNDEBUG -fPIC -fvisibility=hidden -D_GLIBCXX_USE_CXX11_ABI=$abi -Wno-unused-local-typedefs -Wno-deprecated-declarations
+       -I "$native" -I "$native/LibTorchSharp" -I "$include" -I "$include/torch/csrc/api/include")
+units=$(cd "$native/LibTorchSharp" && ls *.cpp *.c 2>/dev/null | sort)
+[ -n "$units" ] || die "no .cpp/.c files in $native/LibTorchSharp"
+count=$(echo "$units" | wc -w)
+echo "build-torchsharp-shim: $count units, $jobs at a time, against $lib (C++11 ABI $abi${cuda:+, CUDA})"
+start=$(date +%s)
+
+compile() {
+  local unit="$1" src="$native/LibTorchSharp/$1" obj="$out/obj/${1%.*}.o" log="$out/logs/${1%.*}.log" t0=$(date +%s)
+  if [[ "$unit" == *.c ]]; then
+    ${CC:-gcc} -O2 -fPIC -fvisibility=hidden -c "$src" -o "$obj" >"$log" 2>&1
+  else
+    "$cxx" "${flags[@]}" -c "$src" -o "$obj" >"$log" 2>&1
+  fi
+  local status=$?
+  if [ $status -eq 0 ]; then echo "  ok     $unit ($(( $(date +%s) - t0 )) s)"; else echo "  FAILED $unit ($(( $(date +%s) - t0 )) s): logs/${1%.*}.log"; echo "$unit" >>"$out/failed.txt"; fi
+}
+export -f compile
+export native out cxx
+export flags_string="${flags[*]}"
+# Arrays do not cross into xargs' shells: pass the flags as a string split there (no paths with spaces allowed in them).
+echo "$units" | tr ' ' '\n' | xargs -P "$jobs" -I{} bash -c 'flags=($flags_string); compile "$1"' _ {}
+
+if [ -s "$out/failed.txt" ]; then
+  failed=$(sort "$out/failed.txt")
+  echo "build-torchsharp-shim: $(echo "$failed" | wc -l) of $count units failed to compile against this libtorch ($(( $(date +%s) - start )) s):"
+  for unit in $failed; do
+    first=$(grep -m1 -E "error" "$out/logs/${unit%.*}.log" | cut -c1-300)
+    echo "  $unit: ${first:-see logs/${unit%.*}.log}"
+  done
+  exit 3
+fi
+
+if ! "$cxx" -shared -o "$out/libLibTorchSharp.so" "$out"/obj/*.o -Wl,-Bsymbolic -L "$lib" -Wl,--no-as-needed -ltorch -ltorch_cpu -lc10 $cuda -Wl,--as-needed -Wl,-rpath,"$lib" >"$out/logs/link.log" 2>&1; then
+  echo "build-torchsharp-shim: the link failed: logs/link.log"; sed -n '1,20p' "$out/logs/link.log"
+  exit 4
+fi
+
+{
+  echo "shim: $out/libLibTorchSharp.so"
+  echo "torchsharp: $native${head:+ at $head}"
+  echo "libtorch include: $include"
+  echo "libtorch lib: $lib"
+  echo "cxx11 abi: $abi"
+  echo "cuda: ${cuda:+yes}${cuda:-no}"
+  echo "compiler: $("$cxx" --version | head -1)"
+  echo "seconds: $(( $(date +%s) - start ))"
+} >"$out/shim-build.txt"
+rm -rf "$out/obj"
+echo "build-torchsharp-shim: built $out/libLibTorchSharp.so in $(( $(date +%s) - start )) s"
