@@ -6,6 +6,8 @@
 #   tools/build-torchsharp-shim.sh --torchsharp <dotnet/TorchSharp checkout or its src/Native folder> \
 #                                  --libtorch <torch folder: has include/ and lib/> --out <folder> [--jobs N]
 #   (instead of --libtorch: --include <dir> --lib <dir>, e.g. a distribution's libtorch-dev)
+#   --extra <file.cpp> (repeatable): an optional unit of your own compiled into the shim (MixFit's GPU kit adds
+#   tools/native/mixfit_cuda_memory.cpp); one that fails to compile is left out with a warning
 #
 # The TorchSharp sources are not vendored: give the checkout of TorchSharp v0.107.0 (commit c20b6a1c, the version
 # MixFit's managed TorchSharp package is). A git checkout at another commit gets a warning: the managed side and
@@ -24,7 +26,7 @@ set -uo pipefail
 usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 die() { echo "build-torchsharp-shim: $*" >&2; exit 2; }
 
-head="" torchsharp="" libtorch="" include="" lib="" out="" jobs="$(nproc 2>/dev/null || echo 2)" cxx="${CXX:-g++}"
+extras=() head="" torchsharp="" libtorch="" include="" lib="" out="" jobs="$(nproc 2>/dev/null || echo 2)" cxx="${CXX:-g++}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --torchsharp) torchsharp="${2:-}"; shift 2 ;;
@@ -33,8 +35,9 @@ while [ $# -gt 0 ]; do
     --lib) lib="${2:-}"; shift 2 ;;
     --out) out="${2:-}"; shift 2 ;;
     --jobs) jobs="${2:-}"; shift 2 ;;
+    --extra) [ -f "${2:-}" ] || die "--extra '${2:-}' is not a file"; extras+=("$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"); shift 2 ;;
     -h|--help) usage ;;
-    *) die "unknown option '$1' (expected --torchsharp, --libtorch, --include, --lib, --out, --jobs)" ;;
+    *) die "unknown option '$1' (expected --torchsharp, --libtorch, --include, --lib, --out, --jobs, --extra)" ;;
   esac
 done
 
@@ -59,7 +62,7 @@ fi
 
 mkdir -p "$out/obj" "$out/logs" || die "cannot create '$out'"
 out="$(cd "$out" && pwd)"; lib="$(cd "$lib" && pwd)"; include="$(cd "$include" && pwd)"; native="$(cd "$native" && pwd)"
-rm -f "$out"/obj/*.o "$out"/logs/*.log "$out/libLibTorchSharp.so" "$out/failed.txt"
+rm -rf "$out"/obj/*.o "$out"/obj/extra "$out"/logs/*.log "$out/libLibTorchSharp.so" "$out/failed.txt"
 
 # The C++ ABI of this libtorch: new-ABI builds export std::__cxx11 (or [abi:cxx11]-tagged) symbols from libc10.
 abi=0
@@ -67,6 +70,11 @@ if [ "$(nm -D --defined-only "$lib/libc10.so" 2>/dev/null | grep -c cxx11)" -gt 
 cuda=""
 [ -f "$lib/libtorch_cuda.so" ] && cuda="-ltorch_cuda -lc10_cuda"
 
+# CUDA's own headers, which libtorch's CUDA headers include: a toolkit, or a pip wheel's nvidia/*/include folders.
+cuda_includes=()
+for dir in "${CUDA_HOME:-/usr/local/cuda}/include" "$lib"/../../nvidia/*/include; do
+  [ -f "$dir/cuda_runtime_api.h" ] && cuda_includes+=(-I "$(cd "$dir" && pwd)")
+done
 flags=(-std=c++17 -O2 -DNDEBUG -fPIC -fvisibility=hidden -D_GLIBCXX_USE_CXX11_ABI=$abi -Wno-unused-local-typedefs -Wno-deprecated-declarations
        -I "$native" -I "$native/LibTorchSharp" -I "$include" -I "$include/torch/csrc/api/include")
 units=$(cd "$native/LibTorchSharp" && ls *.cpp *.c 2>/dev/null | sort)
@@ -101,7 +109,19 @@ if [ -s "$out/failed.txt" ]; then
   exit 3
 fi
 
-if ! "$cxx" -shared -o "$out/libLibTorchSharp.so" "$out"/obj/*.o -Wl,-Bsymbolic -L "$lib" -Wl,--no-as-needed -ltorch -ltorch_cpu -lc10 $cuda -Wl,--as-needed -Wl,-rpath,"$lib" >"$out/logs/link.log" 2>&1; then
+# Optional units: compiled with the same flags (and CUDA's headers); one that fails is left out with a warning.
+mkdir -p "$out/obj/extra"
+for extra in ${extras[@]+"${extras[@]}"}; do
+  name="$(basename "${extra%.*}")"
+  if "$cxx" "${flags[@]}" ${cuda_includes[@]+"${cuda_includes[@]}"} -c "$extra" -o "$out/obj/extra/$name.o" >"$out/logs/extra-$name.log" 2>&1; then
+    echo "  ok     $(basename "$extra") (extra)"
+  else
+    rm -f "$out/obj/extra/$name.o"
+    echo "warning: the extra unit $(basename "$extra") did not compile (logs/extra-$name.log: $(grep -m1 error "$out/logs/extra-$name.log" | cut -c1-200)); the shim is built without it"
+  fi
+done
+
+if ! "$cxx" -shared -o "$out/libLibTorchSharp.so" "$out"/obj/*.o $(ls "$out"/obj/extra/*.o 2>/dev/null) -Wl,-Bsymbolic -L "$lib" -Wl,--no-as-needed -ltorch -ltorch_cpu -lc10 $cuda -Wl,--as-needed -Wl,-rpath,"$lib" >"$out/logs/link.log" 2>&1; then
   echo "build-torchsharp-shim: the link failed: logs/link.log"; sed -n '1,20p' "$out/logs/link.log"
   exit 4
 fi
@@ -113,6 +133,7 @@ fi
   echo "libtorch lib: $lib"
   echo "cxx11 abi: $abi"
   echo "cuda: ${cuda:+yes}${cuda:-no}"
+  echo "extra units: $(cd "$out/obj/extra" 2>/dev/null && ls *.o 2>/dev/null | tr '\n' ' ')"
   echo "compiler: $("$cxx" --version | head -1)"
   echo "seconds: $(( $(date +%s) - start ))"
 } >"$out/shim-build.txt"

@@ -17,7 +17,9 @@ namespace MixFit.GpuChecks;
 /// <param name="MsPerStep">Wall time per timed step, in milliseconds, the device synchronised at the end.</param>
 /// <param name="ImagesPerSecond">Batch * steps / seconds.</param>
 /// <param name="HostReads">Device-to-host reads in the whole timed fit: the first step's label check and the epoch's logs, whatever the number of steps.</param>
-public sealed record BenchResult(string Model, string Policy, int Batch, int ImageSize, int Steps, double MsPerStep, double ImagesPerSecond, long HostReads);
+/// <param name="PeakAllocatedMb">libtorch's peak CUDA allocation during the timed fit, in MiB (null where the shim does not carry the statistics, e.g. on the CPU).</param>
+/// <param name="ChannelsLast">Whether the model and inputs were in channels_last (NHWC) memory format.</param>
+public sealed record BenchResult(string Model, string Policy, int Batch, int ImageSize, int Steps, double MsPerStep, double ImagesPerSecond, long HostReads, double? PeakAllocatedMb, bool ChannelsLast = false);
 
 /// <summary>
 /// The kit's throughput protocol, the same as <c>tools/gpu-kit/torch_amp_bench.py</c> runs in PyTorch: a fixed batch of
@@ -27,7 +29,7 @@ public sealed record BenchResult(string Model, string Policy, int Batch, int Ima
 public static class Benchmark
 {
     /// <summary>Measures <paramref name="model"/> under each policy.</summary>
-    public static IReadOnlyList<BenchResult> Run(Device device, string model, int batch, int imageSize, int steps, int warmup, IEnumerable<DTypePolicy> policies, TextWriter log)
+    public static IReadOnlyList<BenchResult> Run(Device device, string model, int batch, int imageSize, int steps, int warmup, IEnumerable<(DTypePolicy Policy, bool ChannelsLast)> configurations, TextWriter log)
     {
         var descriptor = ModelDescriptor.Parse(model);
         int channels = descriptor.Name == "small-cnn" ? 1 : 3;
@@ -35,7 +37,7 @@ public static class Benchmark
         using var x = hostX.to(device).repeat(steps, 1, 1, 1);
         using var y = hostY.to(device).repeat(steps);
         var results = new List<BenchResult>();
-        foreach (var policy in policies)
+        foreach (var (policy, channelsLast) in configurations)
         {
             manual_seed(11);
             using var trainer = new Trainer(descriptor.Build(10, channels, imageSize).Module, device);
@@ -44,15 +46,23 @@ public static class Benchmark
                 Policy = policy,
                 Optimizer = new MixFit.Optimizers.OptimizerConfig { Name = "sgd", LearningRate = 0.01, Momentum = 0.9 },
                 LossScale = policy == DTypePolicy.MixedFloat16 ? LossScaleOptions.Dynamic() : null,
+                ChannelsLast = channelsLast,
             });
             var source = new TensorBatchSource(x, y, batch);
             trainer.Fit(source, new FitOptions { Epochs = 1, StepsPerEpoch = Math.Min(warmup, steps), Verbose = 0 });
+            int gpu = device.type == TorchSharp.DeviceType.CUDA ? Math.Max(0, (int)device.index) : -1;
+            if (gpu >= 0)
+            {
+                MixFit.Native.CudaMemory.ResetPeak(gpu);
+            }
+
             long reads = HostReads.Count;
             var watch = Stopwatch.StartNew();
             trainer.Fit(source, new FitOptions { Epochs = 1, StepsPerEpoch = steps, Verbose = 0 });
             double seconds = watch.Elapsed.TotalSeconds;
-            var result = new BenchResult(descriptor.Name, policy.Name, batch, imageSize, steps, seconds * 1000 / steps, batch * steps / seconds, HostReads.Count - reads);
-            log.WriteLine($"  {result.Model} {result.Policy,-15} batch {batch} {imageSize}x{imageSize}: {result.MsPerStep,8:F1} ms/step {result.ImagesPerSecond,9:F1} img/s  {result.HostReads} host reads in {steps} steps");
+            var result = new BenchResult(descriptor.Name, policy.Name, batch, imageSize, steps, seconds * 1000 / steps, batch * steps / seconds, HostReads.Count - reads,
+                gpu >= 0 && MixFit.Native.CudaMemory.Read(gpu) is { } memory ? memory.PeakAllocatedBytes / (1024.0 * 1024) : null, channelsLast);
+            log.WriteLine($"  {result.Model} {result.Policy + (channelsLast ? " NHWC" : ""),-20} batch {batch} {imageSize}x{imageSize}: {result.MsPerStep,8:F1} ms/step {result.ImagesPerSecond,9:F1} img/s  {result.HostReads} host reads in {steps} steps{(result.PeakAllocatedMb is { } mb ? $", peak {mb:F0} MiB allocated" : "")}");
             results.Add(result);
         }
 

@@ -106,11 +106,14 @@ if (args[0] == "checks")
 
 var models = options.GetValueOrDefault("models", "resnet50,small-cnn").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 var policies = new[] { DTypePolicy.Float32, DTypePolicy.MixedFloat16, DTypePolicy.MixedBFloat16 };
+// ResNet50 also in channels_last (NHWC) under float32 and mixed_float16: whether it should be the default on this device.
+var nhwc = new[] { DTypePolicy.Float32, DTypePolicy.MixedFloat16 };
 var all = new List<BenchResult>();
 foreach (var model in models)
 {
     bool small = model == "small-cnn";
-    all.AddRange(Benchmark.Run(device, model, Number("batch", small ? 256 : 64), small ? 28 : Number("image-size", 224), Number("steps", 30), Number("warmup", 5), policies, Console.Out));
+    var configurations = policies.Select(p => (p, false)).Concat(small ? Enumerable.Empty<(DTypePolicy, bool)>() : nhwc.Select(p => (p, true)));
+    all.AddRange(Benchmark.Run(device, model, Number("batch", small ? 256 : 64), small ? 28 : Number("image-size", 224), Number("steps", 30), Number("warmup", 5), configurations, Console.Out));
 }
 
 if (options.TryGetValue("json", out var benchFile))

@@ -80,6 +80,11 @@ public sealed class TrackingCallback : Callback, IDisposable
     public override void OnTrainBegin(IReadOnlyDictionary<string, double> logs)
     {
         ProcessMemory.ResetPeak();
+        if (CudaIndex() is { } gpu)
+        {
+            CudaMemory.ResetPeak(gpu);
+        }
+
         if (ResumeRunId is { } id)
         {
             Run = store.ResumeRun(id);
@@ -183,6 +188,20 @@ public sealed class TrackingCallback : Callback, IDisposable
             summary["peak." + metric] = value;
         }
 
+        // libtorch's own figures, where the shim carries them (see CudaMemory).
+        if (CudaIndex() is { } device && CudaMemory.Read(device) is { } allocator)
+        {
+            summary["peak_gpu_allocated_mb"] = allocator.PeakAllocatedBytes / (1024.0 * 1024);
+            summary["peak_gpu_reserved_mb"] = allocator.PeakReservedBytes / (1024.0 * 1024);
+        }
+
+        // The most device memory the process held on any GPU (NVML's per-process figure), for compare and the reports.
+        var gpuPeaks = summary.Where(kv => kv.Key.StartsWith("peak.gpu.process.", StringComparison.Ordinal) && kv.Key.EndsWith(".memoryAllocatedBytes", StringComparison.Ordinal)).Select(kv => kv.Value).ToList();
+        if (gpuPeaks.Count > 0)
+        {
+            summary["peak_gpu_memory_mb"] = gpuPeaks.Max() / (1024 * 1024);
+        }
+
         Run.UpdateSummary(summary);
         Run.Finish(Context.StopReason == StopReason.Interrupted ? RunStatus.Killed : RunStatus.Finished);
     }
@@ -193,6 +212,10 @@ public sealed class TrackingCallback : Callback, IDisposable
         sampler?.Dispose();
         Run?.Dispose();
     }
+
+    /// <summary>The CUDA device index the trainer runs on, or null off CUDA.</summary>
+    private int? CudaIndex() =>
+        Context.Trainer.Precision.Device is { type: TorchSharp.DeviceType.CUDA } cuda ? Math.Max(0, (int)cuda.index) : null;
 
     private JsonObject Config()
     {

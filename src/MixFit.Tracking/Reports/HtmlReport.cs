@@ -52,7 +52,7 @@ public static class HtmlReport
             .Append("</style></head><body><h1>MixFit runs</h1><div id=\"comparison\">");
 
         html.Append("<h2>Comparison</h2><table class=\"data\"><tr>");
-        foreach (var h in new[] { "run", "policy", "status", "epochs", "training time (s)", "time/epoch (s)", "ms/step (median)", "probe ms/step", "peak memory (MB)", "final loss", "accuracy", "val accuracy", "skipped steps", "speed-up" })
+        foreach (var h in new[] { "run", "policy", "status", "epochs", "training time (s)", "time/epoch (s)", "ms/step (median)", "probe ms/step", "peak memory (MB)", "peak GPU memory (MB)", "final loss", "accuracy", "val accuracy", "skipped steps", "speed-up" })
         {
             html.Append("<th>").Append(h).Append("</th>");
         }
@@ -61,7 +61,7 @@ public static class HtmlReport
         foreach (var (row, run) in RunComparison.Rows(runs).Zip(runs))
         {
             html.Append("<tr><td><a href=\"#run-").Append(E(run.Id)).Append("\">").Append(E(row.Name)).Append("</a></td><td>").Append(E(row.Policy)).Append("</td><td>").Append(E(row.Status)).Append("</td>");
-            foreach (var value in new[] { row.Epochs, row.TrainingSeconds, row.SecondsPerEpoch, row.MsPerStep, row.ProbeMsPerStep, row.PeakMemoryMb, row.FinalLoss, row.Accuracy, row.ValAccuracy, row.SkippedSteps, row.SpeedUp })
+            foreach (var value in new[] { row.Epochs, row.TrainingSeconds, row.SecondsPerEpoch, row.MsPerStep, row.ProbeMsPerStep, row.PeakMemoryMb, row.PeakGpuMemoryMb, row.FinalLoss, row.Accuracy, row.ValAccuracy, row.SkippedSteps, row.SpeedUp })
             {
                 html.Append("<td>").Append(Number(value)).Append("</td>");
             }

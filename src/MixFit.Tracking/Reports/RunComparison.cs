@@ -19,7 +19,7 @@ public static class RunComparison
             r.Id, r.Name, Policy(r), r.Status.ToString().ToLowerInvariant(), Get(r, "epochs"), Get(r, "training_time"),
             Get(r, "training_time") is { } t && Get(r, "epochs") is { } e && e > 0 ? t / e : null, Get(r, "ms_per_step"), Get(r, "peak_memory_mb"),
             Get(r, "loss"), Get(r, "accuracy"), Get(r, "val_accuracy"), Get(r, "skipped_steps"),
-            baseMs is { } b && Get(r, "ms_per_step") is { } ms && ms > 0 ? b / ms : null, Get(r, "probe_ms_per_step"))).ToList();
+            baseMs is { } b && Get(r, "ms_per_step") is { } ms && ms > 0 ? b / ms : null, Get(r, "probe_ms_per_step"), Get(r, "peak_gpu_memory_mb"))).ToList();
     }
 
     /// <summary>A fixed-width text table of the rows, for the console.</summary>
@@ -27,16 +27,19 @@ public static class RunComparison
     {
         string F(double? v, string format) => v is { } x ? x.ToString(format, CultureInfo.InvariantCulture) : "-";
         bool probed = rows.Any(r => r.ProbeMsPerStep is not null);
+        bool gpu = rows.Any(r => r.PeakGpuMemoryMb is not null);
         var header = new[] { "run", "policy", "status", "epochs", "train time", "time/epoch", "ms/step (median)" }
             .Concat(probed ? new[] { "probe ms/step" } : Array.Empty<string>())
-            .Concat(new[] { "peak MB", "final loss", "accuracy", "val acc", "skipped", "speed-up" }).ToArray();
+            .Concat(new[] { "peak MB" }).Concat(gpu ? new[] { "peak GPU MB" } : Array.Empty<string>())
+            .Concat(new[] { "final loss", "accuracy", "val acc", "skipped", "speed-up" }).ToArray();
         var lines = rows.Select(r => new[]
         {
             r.Name, r.Policy, r.Status, F(r.Epochs, "F0"), r.TrainingSeconds is { } t ? $"{t:F1}s" : "-", r.SecondsPerEpoch is { } e ? $"{e:F1}s" : "-",
             F(r.MsPerStep, "F1"),
-        }.Concat(probed ? new[] { F(r.ProbeMsPerStep, "F1") } : Array.Empty<string>()).Concat(new[]
+        }.Concat(probed ? new[] { F(r.ProbeMsPerStep, "F1") } : Array.Empty<string>()).Concat(new[] { F(r.PeakMemoryMb, "F0") })
+        .Concat(gpu ? new[] { F(r.PeakGpuMemoryMb, "F0") } : Array.Empty<string>()).Concat(new[]
         {
-            F(r.PeakMemoryMb, "F0"), F(r.FinalLoss, "F4"), F(r.Accuracy, "F4"), F(r.ValAccuracy, "F4"), F(r.SkippedSteps, "F0"),
+            F(r.FinalLoss, "F4"), F(r.Accuracy, "F4"), F(r.ValAccuracy, "F4"), F(r.SkippedSteps, "F0"),
             r.SpeedUp is { } s ? $"{s:F2}x" : "-",
         }).ToArray()).ToList();
         var widths = header.Select((h, i) => Math.Max(h.Length, lines.Count == 0 ? 0 : lines.Max(l => l[i].Length))).ToArray();

@@ -18,6 +18,7 @@ public sealed class Nvml
     private readonly Temperature temperature;
     private readonly DeviceName deviceName;
     private readonly DriverVersion driverVersion;
+    private readonly RunningProcesses? runningProcesses;
 
     private Nvml(IntPtr library)
     {
@@ -31,6 +32,9 @@ public sealed class Nvml
         temperature = Function<Temperature>("nvmlDeviceGetTemperature");
         deviceName = Function<DeviceName>("nvmlDeviceGetName");
         driverVersion = Function<DriverVersion>("nvmlSystemGetDriverVersion");
+        runningProcesses = NativeLibrary.TryGetExport(library, "nvmlDeviceGetComputeRunningProcesses_v3", out var v3) ? Marshal.GetDelegateForFunctionPointer<RunningProcesses>(v3)
+            : NativeLibrary.TryGetExport(library, "nvmlDeviceGetComputeRunningProcesses_v2", out var v2) ? Marshal.GetDelegateForFunctionPointer<RunningProcesses>(v2)
+            : null;
     }
 
     private delegate int NvmlInit();
@@ -50,6 +54,8 @@ public sealed class Nvml
     private delegate int DeviceName(IntPtr device, byte[] name, uint length);
 
     private delegate int DriverVersion(byte[] version, uint length);
+
+    private delegate int RunningProcesses(IntPtr device, ref uint count, [Out] ProcessInfo[] infos);
 
     /// <summary>Number of GPUs.</summary>
     public int DeviceCountValue { get; private set; }
@@ -99,7 +105,11 @@ public sealed class Nvml
     public ulong TotalMemory(int index) =>
         deviceHandle((uint)index, out var device) == 0 && memoryInfo(device, out var memory) == 0 ? memory.Total : 0;
 
-    /// <summary>W&amp;B-named readings of every GPU: <c>gpu.i.gpu</c>, <c>gpu.i.memoryAllocated</c>, <c>gpu.i.memoryAllocatedBytes</c>, <c>gpu.i.powerWatts</c>, <c>gpu.i.temp</c>.</summary>
+    /// <summary>
+    /// W&amp;B-named readings of every GPU: <c>gpu.i.gpu</c>, <c>gpu.i.memoryAllocated</c>, <c>gpu.i.memoryAllocatedBytes</c>,
+    /// <c>gpu.i.powerWatts</c>, <c>gpu.i.temp</c>, and this process's own memory on it, <c>gpu.process.i.memoryAllocatedBytes</c>
+    /// (what the driver charges the process: libtorch's reserved pool plus the CUDA context).
+    /// </summary>
     public Dictionary<string, double> Sample()
     {
         var values = new Dictionary<string, double>();
@@ -121,6 +131,11 @@ public sealed class Nvml
                 values[$"gpu.{i}.memoryAllocatedBytes"] = memory.Used;
             }
 
+            if (ProcessMemory(device) is { } bytes)
+            {
+                values[$"gpu.process.{i}.memoryAllocatedBytes"] = bytes;
+            }
+
             if (powerUsage(device, out uint milliwatts) == 0)
             {
                 values[$"gpu.{i}.powerWatts"] = milliwatts / 1000.0;
@@ -133,6 +148,33 @@ public sealed class Nvml
         }
 
         return values;
+    }
+
+    /// <summary>The device memory this process uses on <paramref name="device"/>, or null when the driver does not say (or the process has none there).</summary>
+    private ulong? ProcessMemory(IntPtr device)
+    {
+        if (runningProcesses is null)
+        {
+            return null;
+        }
+
+        var infos = new ProcessInfo[64];
+        uint count = (uint)infos.Length;
+        if (runningProcesses(device, ref count, infos) != 0)
+        {
+            return null;
+        }
+
+        int pid = Environment.ProcessId;
+        foreach (var info in infos.AsSpan(0, (int)Math.Min(count, (uint)infos.Length)))
+        {
+            if (info.Pid == pid && info.UsedGpuMemory != ulong.MaxValue)
+            {
+                return info.UsedGpuMemory;
+            }
+        }
+
+        return null;
     }
 
     private T Function<T>(string name)
@@ -151,5 +193,15 @@ public sealed class Nvml
         public ulong Total;
         public ulong Free;
         public ulong Used;
+    }
+
+    // nvmlProcessInfo_t (v2 and v3 share the layout): pid, used memory (ULLONG_MAX when unavailable), MIG instance ids.
+    [StructLayout(LayoutKind.Sequential)]
+    private struct ProcessInfo
+    {
+        public uint Pid;
+        public ulong UsedGpuMemory;
+        public uint GpuInstanceId;
+        public uint ComputeInstanceId;
     }
 }

@@ -124,6 +124,38 @@ public sealed class BuildTorchSharpShimTests : IDisposable
     }
 
     [Fact]
+    public void An_extra_unit_is_linked_in_and_one_that_does_not_compile_is_left_out_with_a_warning()
+    {
+        if (!HasCompiler)
+        {
+            Assert.Fail("g++ is not on PATH; the shim script needs it (Debian: apt-get install g++)");
+        }
+
+        string torch = FakeLibTorch();
+        string good = Path.Combine(dir, "mixfit_extra.cpp");
+        File.WriteAllText(good, "extern \"C\" __attribute__((visibility(\"default\"))) int MixFit_extra_answer() { return 7; }\n");
+        string bad = Path.Combine(dir, "mixfit_cuda_needs_headers.cpp");
+        File.WriteAllText(bad, "#include <c10/cuda/CUDACachingAllocator.h>\n");
+        string output = Path.Combine(dir, "out");
+        var run = Run("bash", $"{Script} --torchsharp {Sources(withBrokenUnit: false)} --libtorch {torch} --out {output} --extra {good} --extra {bad}");
+
+        Assert.True(run.Code == 0, run.Output);
+        Assert.Contains("ok     mixfit_extra.cpp (extra)", run.Output);
+        Assert.Matches(@"warning: the extra unit mixfit_cuda_needs_headers\.cpp did not compile \(logs/extra-mixfit_cuda_needs_headers\.log: .*error.*\); the shim is built without it", run.Output);
+        var symbols = Run("nm", $"-D --defined-only {Path.Combine(output, "libLibTorchSharp.so")}").Output;
+        Assert.Contains("MixFit_extra_answer", symbols);
+        Assert.Contains("THSGood_answer", symbols);
+    }
+
+    [Fact]
+    public void The_cuda_memory_extension_is_not_in_torchsharps_own_shim_so_no_statistics_are_reported()
+    {
+        Assert.False(MixFit.Native.CudaMemory.Available);
+        Assert.Null(MixFit.Native.CudaMemory.Read(0));
+        Assert.False(MixFit.Native.CudaMemory.ResetPeak(0));
+    }
+
+    [Fact]
     public void Bad_arguments_name_what_was_expected()
     {
         var missing = Run("bash", $"{Script} --libtorch {dir} --out {dir}/out");

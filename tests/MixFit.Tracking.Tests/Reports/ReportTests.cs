@@ -63,6 +63,23 @@ public sealed class ReportTests : IDisposable
     }
 
     [Fact]
+    public void Peak_gpu_memory_gets_a_column_only_when_a_run_trained_on_a_gpu()
+    {
+        var ids = TwoRuns();
+        Assert.DoesNotContain("peak GPU MB", RunComparison.Table(RunComparison.Rows(ids.Select(temp.Open().Get))));
+
+        var store = temp.Open();
+        var onGpu = store.StartRun("on-gpu", new JsonObject { ["policy"] = "mixed_float16" });
+        onGpu.UpdateSummary(new Dictionary<string, double> { ["ms_per_step"] = 12.5, ["peak_memory_mb"] = 900, ["peak_gpu_memory_mb"] = 20480 });
+        onGpu.Finish();
+        var rows = RunComparison.Rows(ids.Append(onGpu.Id).Select(temp.Open().Get));
+        Assert.Equal(new double?[] { null, null, 20480 }, rows.Select(r => r.PeakGpuMemoryMb));
+        var lines = RunComparison.Table(rows).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Matches(@"peak MB\s+peak GPU MB", lines[0]);
+        Assert.Matches(@"900\s+20480", lines[3]);
+    }
+
+    [Fact]
     public void The_html_report_is_self_contained_holds_the_data_and_escapes_names()
     {
         var ids = TwoRuns("<script>alert(1)</script>");
