@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using MixFit.Applications;
-using MixFit.Data;
 using MixFit.Kernels;
 using MixFit.Precision;
 using MixFit.Training;
@@ -34,8 +33,8 @@ public static class Benchmark
         var descriptor = ModelDescriptor.Parse(model);
         int channels = descriptor.Name == "small-cnn" ? 1 : 3;
         var (hostX, hostY) = CheckData.Images(batch, channels, imageSize);
-        using var x = hostX.to(device).repeat(steps, 1, 1, 1);
-        using var y = hostY.to(device).repeat(steps);
+        using var x = hostX.to(device);
+        using var y = hostY.to(device);
         var results = new List<BenchResult>();
         foreach (var (policy, channelsLast) in configurations)
         {
@@ -48,8 +47,7 @@ public static class Benchmark
                 LossScale = policy == DTypePolicy.MixedFloat16 ? LossScaleOptions.Dynamic() : null,
                 ChannelsLast = channelsLast,
             });
-            var source = new TensorBatchSource(x, y, batch);
-            trainer.Fit(source, new FitOptions { Epochs = 1, StepsPerEpoch = Math.Min(warmup, steps), Verbose = 0 });
+            trainer.Fit(new SameBatchSource(x, y, warmup), new FitOptions { Epochs = 1, Verbose = 0 });
             int gpu = device.type == TorchSharp.DeviceType.CUDA ? Math.Max(0, (int)device.index) : -1;
             if (gpu >= 0)
             {
@@ -58,7 +56,7 @@ public static class Benchmark
 
             long reads = HostReads.Count;
             var watch = Stopwatch.StartNew();
-            trainer.Fit(source, new FitOptions { Epochs = 1, StepsPerEpoch = steps, Verbose = 0 });
+            trainer.Fit(new SameBatchSource(x, y, steps), new FitOptions { Epochs = 1, Verbose = 0 });
             double seconds = watch.Elapsed.TotalSeconds;
             var result = new BenchResult(descriptor.Name, policy.Name, batch, imageSize, steps, seconds * 1000 / steps, batch * steps / seconds, HostReads.Count - reads,
                 gpu >= 0 && MixFit.Native.CudaMemory.Read(gpu) is { } memory ? memory.PeakAllocatedBytes / (1024.0 * 1024) : null, channelsLast);

@@ -8,10 +8,12 @@ using static TorchSharp.torch;
 
 // mixfit-gpu: the GPU verification kit's runner (tools/gpu-kit). Commands:
 //   checks [--device cuda|cpu] [--only a,b] [--json FILE]   the CUDA issue's checks; exit 1 when one fails
-//   bench  [--device cuda|cpu] [--models resnet50,small-cnn] [--batch 64] [--image-size 224] [--steps 30] [--warmup 5] [--json FILE]
+//   bench  [--device cuda|cpu] [--models resnet50,small-cnn] [--batch 64] [--small-batch 256] [--image-size 224] [--steps 30] [--warmup 5] [--json FILE]
+//          (--batch and --image-size are ResNet50's; the small CNN trains on 28x28 batches of --small-batch)
+//   nccl   [--device cuda] [--json FILE]                     the NCCL path at world size 1: a sum checked, all-reduce bandwidth
 //   list                                                     the checks' names
-const string Usage = "usage: mixfit-gpu checks|bench|list [--device cuda|cpu] [--only names] [--models m,...] [--batch N] [--image-size N] [--steps N] [--warmup N] [--json FILE]";
-if (args.Length == 0 || args[0] is not ("checks" or "bench" or "list"))
+const string Usage = "usage: mixfit-gpu checks|bench|nccl|list [--device cuda|cpu] [--only names] [--models m,...] [--batch N] [--small-batch N] [--image-size N] [--steps N] [--warmup N] [--json FILE]";
+if (args.Length == 0 || args[0] is not ("checks" or "bench" or "nccl" or "list"))
 {
     Console.Error.WriteLine(Usage);
     return 2;
@@ -29,7 +31,7 @@ for (int i = 1; i < args.Length; i++)
     options[args[i][2..]] = args[++i];
 }
 
-string? unknown = options.Keys.FirstOrDefault(k => k is not ("device" or "only" or "models" or "batch" or "image-size" or "steps" or "warmup" or "json"));
+string? unknown = options.Keys.FirstOrDefault(k => k is not ("device" or "only" or "models" or "batch" or "small-batch" or "image-size" or "steps" or "warmup" or "json"));
 if (unknown is not null)
 {
     Console.Error.WriteLine($"unknown option --{unknown}\n{Usage}");
@@ -63,6 +65,23 @@ var device = deviceName switch { "cuda" => CUDA, "cpu" => CPU, _ => throw new Ar
 var report = SystemReport.Collect();
 Console.WriteLine($"mixfit-gpu {args[0]} on {deviceName}: libtorch {report.LibTorchVersion}{(report.LibTorchBuild.CudaVersion is { } cu ? $" (CUDA {cu})" : "")}, {string.Join(", ", report.CudaDevices.Select(d => $"{d.Name} cc {d.ComputeCapability}"))}");
 var json = new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+if (args[0] == "nccl")
+{
+    if (device.type != TorchSharp.DeviceType.CUDA)
+    {
+        Console.Error.WriteLine("mixfit-gpu nccl: NCCL all-reduces CUDA tensors; run it with --device cuda on a GPU machine.");
+        return 3;
+    }
+
+    var (version, library, measured) = NcclBandwidth.Run(device, Console.Out);
+    if (options.TryGetValue("json", out var ncclFile))
+    {
+        File.WriteAllText(ncclFile, JsonSerializer.Serialize(new { version, library, results = measured }, json));
+    }
+
+    return 0;
+}
 
 if (args[0] == "checks")
 {
@@ -113,7 +132,7 @@ foreach (var model in models)
 {
     bool small = model == "small-cnn";
     var configurations = policies.Select(p => (p, false)).Concat(small ? Enumerable.Empty<(DTypePolicy, bool)>() : nhwc.Select(p => (p, true)));
-    all.AddRange(Benchmark.Run(device, model, Number("batch", small ? 256 : 64), small ? 28 : Number("image-size", 224), Number("steps", 30), Number("warmup", 5), configurations, Console.Out));
+    all.AddRange(Benchmark.Run(device, model, small ? Number("small-batch", 256) : Number("batch", 64), small ? 28 : Number("image-size", 224), Number("steps", 30), Number("warmup", 5), configurations, Console.Out));
 }
 
 if (options.TryGetValue("json", out var benchFile))

@@ -56,6 +56,11 @@ public static class TrainingJob
         var write = new JobOutput(primary ? output : TextWriter.Null);
         write.Writer.WriteLine($"Training {options.Model.Name} under {options.Policy.Name} on {options.Data} (loading data and TorchSharp)...");
         var device = options.Device.Resolve();
+        if (parallel is not null)
+        {
+            device = DataParallel.DeviceFor(device);    // one GPU per rank on each machine
+        }
+
         var policy = options.Policy;
         Session.Clear(options.Seed);
         using var data = LoadData(options);

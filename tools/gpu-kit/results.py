@@ -20,13 +20,15 @@ def main():
     checks = load(os.path.join(out, "checks.json"))
     bench = load(os.path.join(out, "bench.json")) or []
     torch = load(os.path.join(out, "torch.json")) or {"results": []}
+    nccl = load(os.path.join(out, "nccl.json"))
     print()
     if checks is not None:
         passed = [c["name"] for c in checks if c["passed"]]
         print(f"Checks: {len(passed)} of {len(checks)} passed.")
         for c in checks:
             if not c["passed"]:
-                print(f"- FAIL {c['name']}: {(c['error'] or '').splitlines()[0][:300]}")
+                lines = (c.get("error") or "").splitlines()
+                print(f"- FAIL {c['name']}: {(lines[0] if lines else 'no message')[:300]}")
         print()
     reference = {r["policy"]: r for r in torch.get("results", []) if "ms_per_step" in r}
     env = torch.get("environment", {})
@@ -55,6 +57,9 @@ def main():
         if fp16 and "mixed_float16" in reference:
             ratio = fp16["ms_per_step"] / reference["mixed_float16"]["ms_per_step"]
             print(f"- Target: MixFit's mixed_float16 step at most 1.10x PyTorch AMP's: {ratio:.2f}x, {'met' if ratio <= 1.10 else 'not met'}.")
+    if nccl:
+        print()
+        print(f"NCCL {nccl['version']} ({nccl['library']}), world size 1: " + ", ".join(f"{r['megabytes']:.0f} MiB {r['gigabytes_per_second']:.1f} GB/s" for r in nccl["results"]))
     for r in torch.get("results", []):
         if "error" in r:
             print(f"- PyTorch {r['policy']}: {r['error']}")

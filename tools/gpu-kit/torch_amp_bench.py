@@ -5,7 +5,8 @@ The first `batch` Fashion-MNIST training images, resized bilinearly to image-siz
 stay on the device; torchvision's ResNet50 (10 classes, random init), SGD lr 0.01 momentum 0.9, cross-entropy;
 `warmup` steps, then `steps` timed steps ending with a synchronisation. Policies: float32; mixed_float16 as
 autocast(float16) + GradScaler (PyTorch's AMP recipe); mixed_bfloat16 as autocast(bfloat16). On a CPU, float16
-autocast is not offered by every PyTorch (1.13 has none): that row says so.
+autocast is not offered by every PyTorch (1.13 has none): that row says so. cuDNN's autotuner is left off (PyTorch's
+default), as MixFit must (TorchSharp 0.107 does not expose it). Needs torchvision.
 """
 import argparse
 import gzip
@@ -16,7 +17,11 @@ import time
 
 import torch
 import torch.nn.functional as F
-import torchvision
+
+try:
+    import torchvision
+except ImportError as e:  # the reference model is torchvision's ResNet50
+    raise SystemExit(f"torch_amp_bench.py needs torchvision beside torch ({e}); install the wheel that matches torch {torch.__version__}")
 
 
 def images(data_dir, count, size):
@@ -68,6 +73,8 @@ def measure(policy, device, x, y, steps, warmup):
     for _ in range(warmup):
         step()
     sync(device)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)  # the timed steps' peak, as MixFit's benchmark reports it
     start = time.perf_counter()
     for _ in range(steps):
         step()
@@ -76,7 +83,6 @@ def measure(policy, device, x, y, steps, warmup):
     result = {"policy": policy, "ms_per_step": seconds * 1000 / steps, "images_per_second": x.shape[0] * steps / seconds}
     if device.type == "cuda":
         result["peak_allocated_mb"] = torch.cuda.max_memory_allocated(device) / 2**20
-        torch.cuda.reset_peak_memory_stats(device)
     return result
 
 
@@ -93,7 +99,8 @@ def main():
     if args.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda, but torch.cuda.is_available() is False")
     device = torch.device(args.device)
-    torch.backends.cudnn.benchmark = True
+    # cuDNN's autotuner stays off (PyTorch's default), as in MixFit: TorchSharp 0.107 cannot switch it on.
+    torch.backends.cudnn.benchmark = False
     x, y = images(args.data, args.batch, args.image_size)
     x, y = x.to(device), y.to(device)
     results = []

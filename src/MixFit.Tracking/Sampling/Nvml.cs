@@ -32,9 +32,8 @@ public sealed class Nvml
         temperature = Function<Temperature>("nvmlDeviceGetTemperature");
         deviceName = Function<DeviceName>("nvmlDeviceGetName");
         driverVersion = Function<DriverVersion>("nvmlSystemGetDriverVersion");
-        runningProcesses = NativeLibrary.TryGetExport(library, "nvmlDeviceGetComputeRunningProcesses_v3", out var v3) ? Marshal.GetDelegateForFunctionPointer<RunningProcesses>(v3)
-            : NativeLibrary.TryGetExport(library, "nvmlDeviceGetComputeRunningProcesses_v2", out var v2) ? Marshal.GetDelegateForFunctionPointer<RunningProcesses>(v2)
-            : null;
+        // The v2 call: its record (24 bytes) is fixed, while the v3 record grew between driver releases.
+        runningProcesses = NativeLibrary.TryGetExport(library, "nvmlDeviceGetComputeRunningProcesses_v2", out var v2) ? Marshal.GetDelegateForFunctionPointer<RunningProcesses>(v2) : null;
     }
 
     private delegate int NvmlInit();
@@ -195,7 +194,8 @@ public sealed class Nvml
         public ulong Used;
     }
 
-    // nvmlProcessInfo_t (v2 and v3 share the layout): pid, used memory (ULLONG_MAX when unavailable), MIG instance ids.
+    // nvmlProcessInfo_v2_t: pid, used memory (ULLONG_MAX when unavailable), MIG instance ids. In a container the pid
+    // is the host's, so the process may not find itself: then no per-process figure is reported.
     [StructLayout(LayoutKind.Sequential)]
     private struct ProcessInfo
     {

@@ -94,7 +94,11 @@ public sealed class Run : IDisposable
     public void Log(string kind, long step, IReadOnlyDictionary<string, double> values)
     {
         ArgumentNullException.ThrowIfNull(values);
-        var point = new MetricPoint(kind, step, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0, values);
+
+        // A copy, taken on the caller's thread: the background flush must never read a caller's live dictionary
+        // (a trainer's lazily read step logs, or one it keeps changing).
+        var copy = new Dictionary<string, double>(values, StringComparer.Ordinal);
+        var point = new MetricPoint(kind, step, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0, copy);
         lock (gate)
         {
             pending.Add(point);

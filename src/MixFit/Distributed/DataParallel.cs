@@ -18,8 +18,10 @@ namespace MixFit.Distributed;
 /// drift apart).</para>
 /// <para>Logs: each epoch's loss and metrics are averaged across ranks before callbacks see them; only rank 0 prints
 /// (<see cref="IsPrimary"/>); the CLI also tracks and checkpoints on rank 0 only. BatchNorm statistics stay per replica.</para>
-/// <para>On CPUs the all-reduce goes through MPI on host buffers (float32); a rank that dies ends the job through
-/// <c>mpirun</c>, which stops the others and names the rank.</para>
+/// <para>On CPUs the all-reduce goes through MPI on host buffers (float32); on GPUs through NCCL on the device
+/// (<c>libnccl.so.2</c> from the CUDA PyTorch wheel or the system), one GPU per rank on each machine
+/// (<see cref="DeviceFor"/>). A rank that dies ends the job through <c>mpirun</c>, which stops the others and names
+/// the rank.</para>
 /// </remarks>
 public sealed class DataParallel
 {
@@ -28,6 +30,7 @@ public sealed class DataParallel
 
     private readonly Mpi mpi;
     private readonly Stopwatch communication = new();
+    private Nccl? nccl;
 
     private DataParallel(Mpi mpi)
     {
@@ -48,6 +51,30 @@ public sealed class DataParallel
     /// <summary>Wall time spent in all-reduce calls so far (gradients and logs), in seconds.</summary>
     public double CommunicationSeconds => communication.Elapsed.TotalSeconds;
 
+    /// <summary>
+    /// This rank's index among the ranks on its machine (Open MPI's <c>OMPI_COMM_WORLD_LOCAL_RANK</c>, Slurm's
+    /// <c>SLURM_LOCALID</c>), 0 when the launcher does not say: which GPU the rank takes.
+    /// </summary>
+    public static int LocalRank =>
+        new[] { "OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID", "MPI_LOCALRANKID" }
+            .Select(Environment.GetEnvironmentVariable).Select(v => int.TryParse(v, out int r) ? r : (int?)null).FirstOrDefault(r => r is not null) ?? 0;
+
+    /// <summary>
+    /// The device this rank trains on: <paramref name="requested"/>, except that an unindexed CUDA device becomes
+    /// <c>cuda:(local rank mod GPUs)</c>, one GPU per rank on each machine.
+    /// </summary>
+    public static Device DeviceFor(Device requested)
+    {
+        ArgumentNullException.ThrowIfNull(requested);
+        if (requested.type != TorchSharp.DeviceType.CUDA || requested.index >= 0)
+        {
+            return requested;
+        }
+
+        int gpus = TorchSharp.torch.cuda.device_count();
+        return gpus <= 1 ? requested : new Device(TorchSharp.DeviceType.CUDA, LocalRank % gpus);
+    }
+
     /// <summary>Whether this process was started by Open MPI's <c>mpirun</c> (its environment names a world size).</summary>
     public static bool LaunchedByMpirun => Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_SIZE") is { Length: > 0 };
 
@@ -65,6 +92,28 @@ public sealed class DataParallel
 
     /// <summary>This rank's shard of <paramref name="source"/> (see <see cref="ShardedBatchSource"/>).</summary>
     public IBatchSource Shard(IBatchSource source) => WorldSize == 1 ? source : new ShardedBatchSource(source, Rank, WorldSize);
+
+    /// <summary>
+    /// The NCCL communicator of this job on <paramref name="device"/>, created at the first GPU all-reduce: rank 0 makes
+    /// the unique id and MPI broadcasts it (Horovod's design: MPI coordinates, NCCL reduces).
+    /// </summary>
+    private Nccl Communicator(int device)
+    {
+        if (nccl is not null)
+        {
+            return nccl;
+        }
+
+        var library = Nccl.Load();
+        Nccl.SetCurrentDevice(Math.Max(0, device));
+        var id = Rank == 0 ? library.NewUniqueId() : new byte[128];
+        var carrier = new float[32];
+        Buffer.BlockCopy(id, 0, carrier, 0, 128);
+        mpi.Broadcast(carrier, root: 0);      // MPI copies the bits; no arithmetic touches them
+        Buffer.BlockCopy(carrier, 0, id, 0, 128);
+        library.Join(id, WorldSize, Rank);
+        return nccl = library;
+    }
 
     /// <summary>
     /// Averages every optimizer's gradients over the ranks (sum, then divide by the world size), in buckets of at
@@ -99,12 +148,25 @@ public sealed class DataParallel
             }
 
             var bucket = grads.GetRange(start, end - start);
-            var flat = cat(bucket.Select(g => g.reshape(-1).to(ScalarType.Float32)).ToList(), 0).cpu();
-            var values = flat.data<float>().ToArray();
-            communication.Start();
-            mpi.Allreduce(values, mpi.Sum);
-            communication.Stop();
-            var averaged = tensor(values).div_(WorldSize);
+            var flat = cat(bucket.Select(g => g.reshape(-1).to(ScalarType.Float32)).ToList(), 0);
+            Tensor averaged;
+            if (flat.device_type == TorchSharp.DeviceType.CUDA)
+            {
+                // GPUs: NCCL sums the bucket on the device, queued after the backward kernels (no host sync).
+                communication.Start();
+                Communicator(flat.device_index).SumInPlace(flat);
+                communication.Stop();
+                averaged = flat.div_(WorldSize);
+            }
+            else
+            {
+                var values = flat.cpu().data<float>().ToArray();
+                communication.Start();
+                mpi.Allreduce(values, mpi.Sum);
+                communication.Stop();
+                averaged = tensor(values).div_(WorldSize);
+            }
+
             long offset = 0;
             foreach (var g in bucket)
             {

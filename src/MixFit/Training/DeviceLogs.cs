@@ -21,6 +21,7 @@ namespace MixFit.Training;
 /// </remarks>
 public sealed class DeviceLogs : IReadOnlyDictionary<string, double>
 {
+    private readonly object gate = new();
     private readonly int batch;
     private Func<IReadOnlyDictionary<string, double>>? read;
     private IReadOnlyDictionary<string, double>? values;
@@ -42,7 +43,17 @@ public sealed class DeviceLogs : IReadOnlyDictionary<string, double>
 
     IEnumerable<double> IReadOnlyDictionary<string, double>.Values => Values.Values;
 
-    private IReadOnlyDictionary<string, double> Values => values ??= (read ?? throw Expired())();
+    // Read once, under a lock: the values may be asked for from another thread (a callback's background work).
+    private IReadOnlyDictionary<string, double> Values
+    {
+        get
+        {
+            lock (gate)
+            {
+                return values ??= (read ?? throw Expired())();
+            }
+        }
+    }
 
     /// <inheritdoc />
     public double this[string key] => Values[key];
@@ -59,7 +70,13 @@ public sealed class DeviceLogs : IReadOnlyDictionary<string, double>
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
 
     /// <summary>The loop moves on: unread values can no longer be read.</summary>
-    internal void Expire() => read = null;
+    internal void Expire()
+    {
+        lock (gate)
+        {
+            read = null;
+        }
+    }
 
     private InvalidOperationException Expired() => new(
         $"The logs of batch {batch} were read after the next batch had run. Batch logs stay on the device until read: read them inside the hook, or copy them there (new Dictionary<string, double>(logs)).");

@@ -113,6 +113,7 @@ public sealed class GpuKitTests : IDisposable
         Assert.Equal(8, bench.RootElement.GetArrayLength());      // two models x three policies, ResNet50 also NHWC under two
         Assert.All(bench.RootElement.EnumerateArray(), r => Assert.Equal(2, r.GetProperty("host_reads").GetInt64()));
         Assert.Contains("| model | policy |", results);
+        Assert.Contains("| nccl | skipped | 0 | - | NCCL needs CUDA (--device cpu) |", results);
         Assert.True(Directory.GetFiles(output).Length <= 8, string.Join(", ", Directory.GetFiles(output)));
         Assert.True(File.Exists(Path.Combine(output, "logs.tar.gz")));
         if (HasTorch(python))
@@ -137,7 +138,7 @@ public sealed class GpuKitTests : IDisposable
         Assert.NotEqual(0, run.Code);
         string results = File.ReadAllText(Path.Combine(output, "results.md"));
         Assert.Contains("| shim | skipped | 0 | - | no libtorch found |", results);
-        foreach (var stage in new[] { "doctor", "checks", "bench", "compare" })
+        foreach (var stage in new[] { "doctor", "checks", "bench", "nccl", "compare" })
         {
             Assert.Contains($"| {stage} | skipped | 0 | - | no shim |", results);
         }

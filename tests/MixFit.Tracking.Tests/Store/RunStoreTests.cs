@@ -44,6 +44,22 @@ public sealed class RunStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_logged_dictionary_is_copied_when_logged_so_later_changes_do_not_reach_the_store()
+    {
+        var store = temp.Open();
+        var run = store.StartRun("copies");
+        var live = new Dictionary<string, double> { ["loss"] = 2.5 };
+        run.Log("step", 0, live);
+        live["loss"] = 99;                 // the caller reuses its dictionary before the background flush
+        live["extra"] = 1;
+        run.Finish();
+
+        var step = temp.Open().Metrics(run.Id, "step").Single();
+        Assert.Equal(2.5, step.Values["loss"]);
+        Assert.False(step.Values.ContainsKey("extra"));
+    }
+
+    [Fact]
     public void A_copied_run_folder_imports_into_another_store_and_corrupt_lines_are_reported()
     {
         var store = temp.Open();
