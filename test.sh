@@ -7,12 +7,16 @@ cd "$(dirname "$0")"
 results="$(mktemp -d)"
 trap 'rm -rf "$results"' EXIT
 
-# The distributed tests run under Open MPI's mpirun (Debian's openmpi-bin): installed here when missing and possible
-# (root with apt-get); elsewhere those tests are reported as skipped with the reason.
-if ! command -v mpirun >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openmpi-bin libopenmpi-dev >/dev/null 2>&1 \
-    || { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openmpi-bin libopenmpi-dev >/dev/null 2>&1; }; } \
-    || echo "test.sh: could not install openmpi-bin; the MPI tests will be skipped"
+# The distributed tests run under Open MPI's mpirun (Debian's openmpi-bin) and MPICH's mpiexec.mpich (Debian's mpich,
+# for the MPICH ABI): installed here when missing and possible (root with apt-get); elsewhere those tests are reported
+# as skipped with the reason. Open MPI keeps the mpirun name (Debian gives it the higher alternatives priority).
+packages=""
+command -v mpirun.openmpi >/dev/null 2>&1 || packages="openmpi-bin libopenmpi-dev"
+command -v mpiexec.mpich >/dev/null 2>&1 || packages="$packages mpich"
+if [ -n "$packages" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $packages >/dev/null 2>&1 \
+    || { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $packages >/dev/null 2>&1; }; } \
+    || echo "test.sh: could not install $packages; the MPI tests that need them will be skipped"
 fi
 
 dotnet build MixFit.sln -c Release -nologo -v q

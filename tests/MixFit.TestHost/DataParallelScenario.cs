@@ -83,6 +83,7 @@ internal static class DataParallelScenario
             ["loss_scale"] = trainer.Precision.GetLossScale(),
             ["skipped_steps"] = trainer.Precision.GetState().LossScaler?.SkippedSteps ?? 0,
             ["communication_seconds"] = parallel?.CommunicationSeconds ?? 0,
+            ["mpich_abi"] = parallel?.MpiAbi == "MPICH" ? 1 : 0,
             ["loss"] = trainer.History!["loss"][^1],
         };
         File.WriteAllText($"{output}.rank{rank}.json", JsonSerializer.Serialize(report, new JsonSerializerOptions { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));

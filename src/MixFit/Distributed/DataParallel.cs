@@ -48,6 +48,12 @@ public sealed class DataParallel
     /// <summary>Whether this is rank 0, the one that prints, tracks and checkpoints.</summary>
     public bool IsPrimary => Rank == 0;
 
+    /// <summary>The MPI ABI the job runs on: <c>Open MPI</c> or <c>MPICH</c> (MPICH, Intel MPI, Cray MPICH, MVAPICH).</summary>
+    public string MpiAbi => mpi.Abi;
+
+    /// <summary>The MPI library file loaded, e.g. <c>libmpi.so.40</c>.</summary>
+    public string MpiLibrary => mpi.LibraryName ?? "";
+
     /// <summary>Wall time spent in all-reduce calls so far (gradients and logs), in seconds.</summary>
     public double CommunicationSeconds => communication.Elapsed.TotalSeconds;
 
@@ -75,8 +81,15 @@ public sealed class DataParallel
         return gpus <= 1 ? requested : new Device(TorchSharp.DeviceType.CUDA, LocalRank % gpus);
     }
 
-    /// <summary>Whether this process was started by Open MPI's <c>mpirun</c> (its environment names a world size).</summary>
-    public static bool LaunchedByMpirun => Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_SIZE") is { Length: > 0 };
+    /// <summary>
+    /// Whether an MPI launcher started this process: Open MPI's <c>mpirun</c> (<c>OMPI_COMM_WORLD_SIZE</c>), MPICH's
+    /// Hydra or Slurm's PMI-2 (<c>PMI_SIZE</c>), or <c>srun --mpi=pmix</c> with more than one task (<c>PMIX_RANK</c>
+    /// and <c>SLURM_NTASKS</c> &gt; 1: a one-task step on a cluster whose default is PMIx is a plain process).
+    /// </summary>
+    public static bool LaunchedByMpirun =>
+        Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_SIZE") is { Length: > 0 }
+        || Environment.GetEnvironmentVariable("PMI_SIZE") is { Length: > 0 }
+        || (Environment.GetEnvironmentVariable("PMIX_RANK") is { Length: > 0 } && int.TryParse(Environment.GetEnvironmentVariable("SLURM_NTASKS"), out int tasks) && tasks > 1);
 
     /// <summary>Initialises MPI (once per process) and joins the job.</summary>
     /// <exception cref="DllNotFoundException">No MPI library; the message says what to install.</exception>

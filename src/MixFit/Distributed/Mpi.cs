@@ -3,11 +3,12 @@ using System.Runtime.InteropServices;
 namespace MixFit.Distributed;
 
 /// <summary>
-/// The few MPI C calls data-parallel training needs, bound at run time to Open MPI's <c>libmpi.so.40</c> (Debian's
-/// <c>libopenmpi3</c>; a cluster's own Open MPI works the same; <c>MIXFIT_MPI_LIBRARY</c> names another file). Open MPI's
-/// handles (<c>MPI_COMM_WORLD</c>, <c>MPI_FLOAT</c>, <c>MPI_SUM</c>) are addresses of exported symbols, read with
-/// <see cref="NativeLibrary.GetExport"/>. Nothing is loaded until a process asks for MPI, so single-process runs need no
-/// MPI installed.
+/// The few MPI C calls data-parallel training needs, bound at run time to either ABI in use: Open MPI's
+/// <c>libmpi.so.40</c> (Debian's <c>libopenmpi3</c>, a cluster's Open MPI), whose handles (<c>MPI_COMM_WORLD</c>,
+/// <c>MPI_FLOAT</c>, <c>MPI_SUM</c>) are addresses of exported symbols read with <see cref="NativeLibrary.GetExport"/>;
+/// or the MPICH ABI (<c>libmpich.so.12</c> / <c>libmpi.so.12</c>: MPICH, Intel MPI, Cray MPICH, MVAPICH), whose handles
+/// are mpi.h's integer constants. <c>MIXFIT_MPI_LIBRARY</c> names the file. Nothing is loaded until a process asks
+/// for MPI, so single-process runs need no MPI installed.
 /// </summary>
 internal sealed class Mpi
 {
@@ -29,24 +30,53 @@ internal sealed class Mpi
 
     private Mpi()
     {
-        string name = Environment.GetEnvironmentVariable("MIXFIT_MPI_LIBRARY") is { Length: > 0 } custom ? custom : "libmpi.so.40";
-        if (!NativeLibrary.TryLoad(name, out library) && !NativeLibrary.TryLoad("libmpi.so", out library))
+        var tried = new List<string>();
+        foreach (var name in Candidates())
+        {
+            tried.Add(name);
+            if (NativeLibrary.TryLoad(name, out library))
+            {
+                LibraryName = name;
+                break;
+            }
+        }
+
+        if (LibraryName is null)
         {
             throw new DllNotFoundException(
-                $"MPI was asked for, but {name} could not be loaded. Install Open MPI (Debian/Ubuntu: sudo apt-get install openmpi-bin libopenmpi-dev) or set MIXFIT_MPI_LIBRARY to your libmpi.so.");
+                $"MPI was asked for, but no MPI library loaded (tried {string.Join(", ", tried)}). Install Open MPI (Debian/Ubuntu: sudo apt-get install openmpi-bin libopenmpi-dev) or MPICH (mpich), or set MIXFIT_MPI_LIBRARY to your libmpi.so.");
         }
 
-        if (!NativeLibrary.TryGetExport(library, "ompi_mpi_comm_world", out var world))
+        if (NativeLibrary.TryGetExport(library, "ompi_mpi_comm_world", out var world))
         {
-            throw new NotSupportedException($"{name} is not Open MPI (no ompi_mpi_comm_world): MixFit binds Open MPI's ABI; MPICH and Intel MPI are not supported yet.");
+            // Open MPI: handles are addresses of exported objects.
+            Abi = "Open MPI";
+            World = world;
+            Float = NativeLibrary.GetExport(library, "ompi_mpi_float");
+            Double = NativeLibrary.GetExport(library, "ompi_mpi_double");
+            Sum = NativeLibrary.GetExport(library, "ompi_mpi_op_sum");
+            Max = NativeLibrary.GetExport(library, "ompi_mpi_op_max");
+            Min = NativeLibrary.GetExport(library, "ompi_mpi_op_min");
+            InPlace = new IntPtr(1);
+        }
+        else if (NativeLibrary.TryGetExport(library, "MPI_Comm_rank", out _))
+        {
+            // The MPICH ABI (MPICH, Intel MPI, Cray MPICH, MVAPICH): handles are integer constants of mpi.h, passed
+            // where the C API takes an int (the low 32 bits of the argument register).
+            Abi = "MPICH";
+            World = new IntPtr(0x44000000);
+            Float = new IntPtr(0x4c00040a);
+            Double = new IntPtr(0x4c00080b);
+            Sum = new IntPtr(0x58000003);
+            Max = new IntPtr(0x58000001);
+            Min = new IntPtr(0x58000002);
+            InPlace = new IntPtr(-1);
+        }
+        else
+        {
+            throw new NotSupportedException($"{LibraryName} exports no MPI_Comm_rank: it is not an MPI library.");
         }
 
-        World = world;
-        Float = NativeLibrary.GetExport(library, "ompi_mpi_float");
-        Double = NativeLibrary.GetExport(library, "ompi_mpi_double");
-        Sum = NativeLibrary.GetExport(library, "ompi_mpi_op_sum");
-        Max = NativeLibrary.GetExport(library, "ompi_mpi_op_max");
-        Min = NativeLibrary.GetExport(library, "ompi_mpi_op_min");
         initialized = Function<IntFunction>("MPI_Initialized");
         initThread = Function<InitThreadFunction>("MPI_Init_thread");
         commRank = Function<CommIntFunction>("MPI_Comm_rank");
@@ -75,8 +105,35 @@ internal sealed class Mpi
 
     private delegate int NoArgumentFunction();
 
-    /// <summary>MPI_IN_PLACE in Open MPI.</summary>
-    public static IntPtr InPlace => new(1);
+    /// <summary>MPI_IN_PLACE of the loaded ABI.</summary>
+    public IntPtr InPlace { get; }
+
+    /// <summary>The library file loaded.</summary>
+    public string? LibraryName { get; }
+
+    /// <summary>The ABI bound: <c>Open MPI</c> or <c>MPICH</c>.</summary>
+    public string Abi { get; } = "";
+
+    /// <summary>
+    /// Which libraries to try, in order: <c>MIXFIT_MPI_LIBRARY</c>; then the launcher's own (Open MPI's <c>mpirun</c>
+    /// sets <c>OMPI_*</c>, MPICH's Hydra sets <c>PMI_*</c>); then Open MPI's, then the MPICH ABI's sonames.
+    /// </summary>
+    internal static IEnumerable<string> Candidates()
+    {
+        if (Environment.GetEnvironmentVariable("MIXFIT_MPI_LIBRARY") is { Length: > 0 } custom)
+        {
+            yield return custom;
+            yield break;
+        }
+
+        string[] openMpi = { "libmpi.so.40", "libmpi.so" };
+        string[] mpich = { "libmpich.so.12", "libmpi.so.12" };
+        bool hydra = Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_SIZE") is null && Environment.GetEnvironmentVariable("PMI_SIZE") is { Length: > 0 };
+        foreach (var name in hydra ? mpich.Concat(openMpi) : openMpi.Concat(mpich))
+        {
+            yield return name;
+        }
+    }
 
     /// <summary>The process-wide binding (loads the library on first use).</summary>
     public static Mpi Library => Instance.Value;

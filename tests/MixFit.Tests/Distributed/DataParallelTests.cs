@@ -55,9 +55,26 @@ public sealed class DataParallelTests : IDisposable
         output.WriteLine($"{policy}: worst relative difference of a weight tensor after 10 steps = {difference:E2}");
         Assert.True(difference < tolerance, $"{policy}: relative difference {difference:E2}");
         Assert.Equal(2, Number(Report(P("two.rank1.json")), "world_size"));
+        Assert.Equal(0, Number(Report(P("two.rank0.json")), "mpich_abi"));       // Open MPI's own ABI under its mpirun
         Assert.Equal(Number(Report(P("two.rank0.json")), "loss"), Number(Report(P("two.rank1.json")), "loss"));      // logs averaged across ranks
         double loss = Number(Report(P("single.rank0.json")), "loss");
         Assert.InRange(Number(Report(P("two.rank0.json")), "loss"), loss - (tolerance * loss), loss + (tolerance * loss));
+    }
+
+    // The MPICH ABI (integer handles, libmpich.so.12), launched by Hydra: the same equivalence as under Open MPI.
+    [MpichFact]
+    public void Under_mpich_two_ranks_of_64_train_exactly_as_one_process_of_128()
+    {
+        var single = TestHostProcess.Run("dp", P("single"), "float32", "128", "10");
+        Assert.True(single.ExitCode == 0, single.Error + single.Output);
+        var two = TestHostProcess.RunMpich(2, "dp", P("mpich"), "float32", "128", "10");
+        Assert.True(two.ExitCode == 0, two.Output);
+
+        double difference = WorstRelativeDifference(P("single.safetensors"), P("mpich.safetensors"));
+        output.WriteLine($"MPICH float32: worst relative difference of a weight tensor after 10 steps = {difference:E2}");
+        Assert.True(difference < 1e-5, $"relative difference {difference:E2}");
+        Assert.Equal(2, Number(Report(P("mpich.rank1.json")), "world_size"));
+        Assert.Equal(1, Number(Report(P("mpich.rank0.json")), "mpich_abi"));      // bound through the MPICH ABI, not Open MPI's
     }
 
     [MpiFact]

@@ -31,11 +31,22 @@ public static class TestHostProcess
     public static (int ExitCode, string Output, double Seconds) RunMpi(int ranks, params string[] args) => RunMpiProgram(ranks, "MixFit.TestHost.dll", args);
 
     /// <summary>Runs <paramref name="program"/> (a dll beside the tests, e.g. the CLI's MixFit.Cli.dll) under mpirun, as <see cref="RunMpi"/>.</summary>
-    public static (int ExitCode, string Output, double Seconds) RunMpiProgram(int ranks, string program, params string[] args)
+    public static (int ExitCode, string Output, double Seconds) RunMpiProgram(int ranks, string program, params string[] args) =>
+        Launch(OpenMpiLauncher, new[] { "--oversubscribe", "-np" }, ranks, program, args);
+
+    // Open MPI's own name for its launcher where MPICH is installed beside it (mpirun is then an alternatives link).
+    private static string OpenMpiLauncher =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator).Any(dir => File.Exists(Path.Combine(dir, "mpirun.openmpi"))) ? "mpirun.openmpi" : "mpirun";
+
+    /// <summary>Runs the host under MPICH's Hydra launcher (<c>mpiexec.mpich -n N</c>), as <see cref="RunMpi"/>.</summary>
+    public static (int ExitCode, string Output, double Seconds) RunMpich(int ranks, params string[] args) =>
+        Launch("mpiexec.mpich", new[] { "-n" }, ranks, "MixFit.TestHost.dll", args);
+
+    private static (int ExitCode, string Output, double Seconds) Launch(string launcher, string[] countOption, int ranks, string program, string[] args)
     {
         string host = Path.Combine(AppContext.BaseDirectory, program);
-        var info = new ProcessStartInfo("mpirun") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var arg in new[] { "--oversubscribe", "-np", ranks.ToString(System.Globalization.CultureInfo.InvariantCulture), "dotnet", host }.Concat(args))
+        var info = new ProcessStartInfo(launcher) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var arg in countOption.Concat(new[] { ranks.ToString(System.Globalization.CultureInfo.InvariantCulture), "dotnet", host }).Concat(args))
         {
             info.ArgumentList.Add(arg);
         }
@@ -53,7 +64,7 @@ public static class TestHostProcess
             process.Kill(entireProcessTree: true);
         }
 
-        Assert.True(finished, "mpirun did not finish in 2 minutes (a rank is hanging)");
+        Assert.True(finished, $"{launcher} did not finish in 2 minutes (a rank is hanging)");
         return (process.ExitCode, stdout.Result + stderr, watch.Elapsed.TotalSeconds);
     }
 }
