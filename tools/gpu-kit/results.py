@@ -57,6 +57,10 @@ def main():
         if fp16 and "mixed_float16" in reference:
             ratio = fp16["ms_per_step"] / reference["mixed_float16"]["ms_per_step"]
             print(f"- Target: MixFit's mixed_float16 step at most 1.10x PyTorch AMP's: {ratio:.2f}x, {'met' if ratio <= 1.10 else 'not met'}.")
+    if not bench and reference:
+        print(f"PyTorch reference only (no MixFit benchmark ran): torch {env.get('torch', '?')}, {env.get('device', '?')}")
+        for policy, r in reference.items():
+            print(f"- {policy}: {r['ms_per_step']:.1f} ms/step, {r['images_per_second']:.1f} img/s (batch {r['batch']}, {r['image_size']}x{r['image_size']})")
     if nccl:
         print()
         print(f"NCCL {nccl['version']} ({nccl['library']}), world size 1: " + ", ".join(f"{r['megabytes']:.0f} MiB {r['gigabytes_per_second']:.1f} GB/s" for r in nccl["results"]))

@@ -34,7 +34,9 @@ case "$device" in cuda|cpu) ;; *) echo "run.sh: --device expects cuda or cpu, go
 mkdir -p "$out/logs" || exit 2
 out="$(cd "$out" && pwd)"
 # A rerun into the same folder must not report the previous run's figures.
-rm -f "$out"/results.md "$out"/checks.json "$out"/bench.json "$out"/nccl.json "$out"/torch.json "$out"/doctor.txt "$out"/logs.tar.gz "$out"/logs/*.log
+rm -f "$out"/results.md "$out"/checks.json "$out"/bench.json "$out"/nccl.json "$out"/torch.json "$out"/doctor.txt "$out"/logs.tar.gz "$out"/logs/*
+rm -rf "$out/shim" "$out/runs" "$out/compare"
+rm -f "$kit/app/libLibTorchSharp.so"      # never a previous run's shim
 logs="$out/logs"
 results="$out/results.md"
 start=$(date +%s)
@@ -80,7 +82,11 @@ if [ -z "$torch_dir" ]; then
   stage torch 30 "$python" "$python" -c "import os, sys, torch; open(sys.argv[1], 'w').write(os.path.dirname(torch.__file__)); print('torch', torch.__version__, 'cuda', torch.version.cuda, 'cxx11_abi', torch._C._GLIBCXX_USE_CXX11_ABI); print('devices', [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())])" "$logs/torch-dir.txt"
   torch_dir="$(cat "$logs/torch-dir.txt" 2>/dev/null)"
 fi
-[ -f "$torch_dir/lib/libtorch_cpu.so" ] || { echo "run.sh: no libtorch under '$torch_dir'" >&2; torch_dir=""; }
+if [ -z "$torch_dir" ]; then
+  echo "run.sh: $python could not import torch (logs/torch.log)" >&2
+elif [ ! -f "$torch_dir/lib/libtorch_cpu.so" ]; then
+  echo "run.sh: no libtorch under '$torch_dir'" >&2; torch_dir=""
+fi
 
 # 2. The shim, against that libtorch.
 shim=""
