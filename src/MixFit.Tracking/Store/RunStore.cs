@@ -123,7 +123,7 @@ public sealed class RunStore
             : throw new InvalidDataException($"{Root}: run \"{id}\" resolves outside the store ({folder}).");
     }
 
-    /// <summary>Starts a run: creates its folder, writes <c>run.json</c> and <c>config.json</c>, indexes it, and returns the logger.</summary>
+    /// <summary>Starts a run: indexes it, creates its folder, writes <c>run.json</c> and <c>config.json</c>, and returns the logger.</summary>
     public Run StartRun(string name, JsonObject? config = null, string project = "mixfit", IEnumerable<string>? tags = null, string notes = "")
     {
         RequireWritable("start a run");
@@ -135,9 +135,11 @@ public sealed class RunStore
             StartedAt = now, Heartbeat = now, Host = Environment.MachineName, Pid = Environment.ProcessId,
             Config = config ?? new JsonObject(), Folder = RunFolder(id),
         };
+        // Indexed first: a process killed at any later point (an aborted MPI job kills its ranks at once) leaves a
+        // run that lists as crashed, never a folder the index does not know.
+        Upsert(info);
         Directory.CreateDirectory(Path.Combine(info.Folder, "artifacts"));
         WriteFolderFiles(info);
-        Upsert(info);
         return new Run(this, info);
     }
 

@@ -60,6 +60,22 @@ public sealed class RunStoreTests : IDisposable
     }
 
     [Fact]
+    public void A_run_whose_process_died_before_its_folder_was_written_still_lists_and_deletes()
+    {
+        // StartRun indexes first, then writes the folder: a kill in between leaves exactly this state.
+        var store = temp.Open();
+        var run = store.StartRun("killed-early");
+        string folder = run.Info.Folder;
+        run.Dispose();
+        Directory.Delete(folder, recursive: true);
+
+        var reopened = temp.Open();
+        Assert.Contains(reopened.List(), r => r.Id == run.Id);
+        reopened.Delete(run.Id);
+        Assert.DoesNotContain(temp.Open().List(), r => r.Id == run.Id);
+    }
+
+    [Fact]
     public void A_copied_run_folder_imports_into_another_store_and_corrupt_lines_are_reported()
     {
         var store = temp.Open();
