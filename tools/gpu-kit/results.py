@@ -33,7 +33,7 @@ def main():
     reference = {r["policy"]: r for r in torch.get("results", []) if "ms_per_step" in r}
     env = torch.get("environment", {})
     if bench:
-        print(f"Throughput (PyTorch reference: torch {env.get('torch', '?')}, CUDA {env.get('cuda', '?')}, {env.get('device', '?')}):")
+        print(f"Throughput (PyTorch reference: torch {env.get('torch', '?')}, CUDA {env.get('cuda', '?')}, {env.get('device', '?')}, {env.get('model', 'resnet50')}):")
         print()
         print("| model | policy | batch | size | MixFit ms/step | img/s | vs float32 | host reads | peak MiB | PyTorch ms/step | PyTorch peak MiB | MixFit / PyTorch |")
         print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")

@@ -8,8 +8,7 @@
 # shim against it; the ResNet50 protocol in PyTorch eager with AMP (the reference); mixfit doctor; the CUDA checks;
 # the benchmark (ResNet50 batch 64 224x224 under float32, mixed_float16 with dynamic loss scaling, mixed_bfloat16,
 # and channels_last; the small CNN); NCCL at world size 1; compare on CUDA; a results table. A failed stage is
-# recorded with its last line and the run goes on with what does not need it. Needs torchvision beside torch for
-# the reference. Output (at most 8 files): results.md, checks.json, bench.json, nccl.json, torch.json,
+# recorded with its last line and the run goes on with what does not need it. Output (at most 8 files): results.md, checks.json, bench.json, nccl.json, torch.json,
 # doctor.txt, logs.tar.gz (every log, the shim's compiler output, the compare report and runs).
 #
 # Options: --out DIR (default ./kit-out)   --python EXE (default python3)   --torch-dir DIR (default: that python's torch)

@@ -6,7 +6,7 @@ stay on the device; torchvision's ResNet50 (10 classes, random init), SGD lr 0.0
 `warmup` steps, then `steps` timed steps ending with a synchronisation. Policies: float32; mixed_float16 as
 autocast(float16) + GradScaler (PyTorch's AMP recipe); mixed_bfloat16 as autocast(bfloat16). On a CPU, float16
 autocast is not offered by every PyTorch (1.13 has none): that row says so. cuDNN's autotuner is left off (PyTorch's
-default), as MixFit must (TorchSharp 0.107 does not expose it). Needs torchvision.
+default), as MixFit must (TorchSharp 0.107 does not expose it). Without torchvision the same ResNet50 is built here.
 """
 import argparse
 import gzip
@@ -20,8 +20,49 @@ import torch.nn.functional as F
 
 try:
     import torchvision
-except ImportError as e:  # the reference model is torchvision's ResNet50
-    raise SystemExit(f"torch_amp_bench.py needs torchvision beside torch ({e}); install the wheel that matches torch {torch.__version__}")
+except ImportError:  # a wheel without torchvision: the same network, written out below
+    torchvision = None
+
+
+class Bottleneck(torch.nn.Module):
+    """torchvision's ResNet50 block (stride on the 3x3 convolution, as torchvision's v1.5)."""
+
+    def __init__(self, inplanes, planes, stride):
+        super().__init__()
+        nn = torch.nn
+        self.conv1, self.bn1 = nn.Conv2d(inplanes, planes, 1, bias=False), nn.BatchNorm2d(planes)
+        self.conv2, self.bn2 = nn.Conv2d(planes, planes, 3, stride, 1, bias=False), nn.BatchNorm2d(planes)
+        self.conv3, self.bn3 = nn.Conv2d(planes, planes * 4, 1, bias=False), nn.BatchNorm2d(planes * 4)
+        self.downsample = None
+        if stride != 1 or inplanes != planes * 4:
+            self.downsample = nn.Sequential(nn.Conv2d(inplanes, planes * 4, 1, stride, bias=False), nn.BatchNorm2d(planes * 4))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = F.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return F.relu(out + (x if self.downsample is None else self.downsample(x)))
+
+
+def resnet50(num_classes):
+    """torchvision.models.resnet50(num_classes=...) when torchvision is installed, else the same layers and init."""
+    if torchvision is not None:
+        return torchvision.models.resnet50(num_classes=num_classes)
+    nn = torch.nn
+    layers, inplanes = [], 64
+    for planes, blocks, stride in [(64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)]:
+        for i in range(blocks):
+            layers.append(Bottleneck(inplanes, planes, stride if i == 0 else 1))
+            inplanes = planes * 4
+    model = nn.Sequential(nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1),
+                          *layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2048, num_classes))
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+    return model
 
 
 def images(data_dir, count, size):
@@ -46,7 +87,7 @@ def sync(device):
 
 def measure(policy, device, x, y, steps, warmup):
     torch.manual_seed(11)
-    model = torchvision.models.resnet50(num_classes=10).to(device).train()
+    model = resnet50(num_classes=10).to(device).train()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     dtype = {"mixed_float16": torch.float16, "mixed_bfloat16": torch.bfloat16}.get(policy)
     scaler = None
@@ -112,7 +153,8 @@ def main():
         r.update(model="resnet50", batch=args.batch, image_size=args.image_size, steps=args.steps)
         print(json.dumps(r), flush=True)
         results.append(r)
-    info = {"torch": torch.__version__, "cuda": torch.version.cuda, "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"}
+    info = {"torch": torch.__version__, "cuda": torch.version.cuda, "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+            "model": "torchvision resnet50" if torchvision is not None else "resnet50 written out (no torchvision)"}
     with open(args.json, "w") as f:
         json.dump({"environment": info, "results": results}, f, indent=2)
     return 0 if all("error" not in r or r["policy"] == "mixed_float16" and device.type != "cuda" for r in results) else 1

@@ -165,7 +165,8 @@ public sealed class Nvml
         }
 
         int pid = Environment.ProcessId;
-        foreach (var info in infos.AsSpan(0, (int)Math.Min(count, (uint)infos.Length)))
+        var listed = infos.AsSpan(0, (int)Math.Min(count, (uint)infos.Length));
+        foreach (var info in listed)
         {
             if (info.Pid == pid && info.UsedGpuMemory != ulong.MaxValue)
             {
@@ -173,8 +174,14 @@ public sealed class Nvml
             }
         }
 
-        return null;
+        // In a container the driver lists host pids, so this process never finds itself; when it is the only compute
+        // process on the device, the figure is its own.
+        return count == 1 && InContainer && listed[0].UsedGpuMemory != ulong.MaxValue ? listed[0].UsedGpuMemory : null;
     }
+
+    // A pid namespace other than the host's (containers): /proc/1 is not init or systemd.
+    private static bool InContainer { get; } = File.Exists("/.dockerenv") || File.Exists("/run/.containerenv")
+        || (File.Exists("/proc/1/comm") && File.ReadAllText("/proc/1/comm").Trim() is not ("systemd" or "init"));
 
     private T Function<T>(string name)
         where T : Delegate => Marshal.GetDelegateForFunctionPointer<T>(NativeLibrary.GetExport(library, name));
