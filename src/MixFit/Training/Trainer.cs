@@ -67,7 +67,10 @@ public sealed class Trainer : IDisposable
     /// <summary>The history of the last <see cref="Fit(IBatchSource, FitOptions?)"/>.</summary>
     public History? History { get; private set; }
 
-    /// <summary>Warnings <see cref="Compile"/> gave (each also written once to standard error), e.g. a softmax output compiled with <c>FromLogits</c>.</summary>
+    /// <summary>
+    /// Warnings <see cref="Compile"/> gave (each also written once to standard error), e.g. a softmax output compiled
+    /// with <c>FromLogits</c>, or a GroupNorm whose parameters TorchSharp left uninitialised.
+    /// </summary>
     public IReadOnlyList<string> Warnings => warnings;
 
     /// <summary>
@@ -84,6 +87,7 @@ public sealed class Trainer : IDisposable
         var compiled = options.Metrics.Select(name => Metric.FromName(name, loss)).ToList();
         if (precision is null)
         {
+            Warn(CompileChecks.UninitialisedGroupNorms(Module));
             precision = PrecisionStrategy.Create(policy, options.CreatePrecisionOptions(policy));
             precision.Prepare(Module, requestedDevice);
             if (options.ChannelsLast)
@@ -320,9 +324,11 @@ public sealed class Trainer : IDisposable
         precision?.Dispose();
     }
 
-    private void WarnOnSoftmaxLogits(CompileOptions options, Loss loss)
+    private void WarnOnSoftmaxLogits(CompileOptions options, Loss loss) => Warn(CompileChecks.SoftmaxFromLogits(Module, options, loss));
+
+    private void Warn(string? warning)
     {
-        if (CompileChecks.SoftmaxFromLogits(Module, options, loss) is { } warning && !warnings.Contains(warning))
+        if (warning is not null && !warnings.Contains(warning))
         {
             warnings.Add(warning);
             Console.Error.WriteLine($"warning: {warning}");
