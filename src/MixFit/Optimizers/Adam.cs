@@ -34,6 +34,10 @@ def adam(params: List[Tensor], grads: List[Tensor], m: List[Tensor], v: List[Ten
     private readonly Tensor[] maxExpAvgSq;
     private readonly Tensor[] steps;
 
+    // The managed update's host copy of the step counts (the bias corrections need them on the host every step);
+    // null while unknown: after a fused step (counted on the device, overflow-aware) or a loaded state, read once.
+    private double[]? hostSteps;
+
     /// <summary>Creates Adam over <paramref name="parameters"/>.</summary>
     /// <param name="parameters">The parameters to update.</param>
     /// <param name="learningRate">Step size. Default 1e-3.</param>
@@ -85,6 +89,7 @@ def adam(params: List[Tensor], grads: List[Tensor], m: List[Tensor], v: List[Ten
         expAvgSq = Parameters.Select(p => NewState(p)).ToArray();
         maxExpAvgSq = amsgrad ? Parameters.Select(p => NewState(p)).ToArray() : Array.Empty<Tensor>();
         steps = Parameters.Select(p => NewState(p, ScalarType.Float32, scalar: true)).ToArray();
+        hostSteps = new double[Parameters.Count];
     }
 
     /// <summary>Decay of the first moment.</summary>
@@ -126,14 +131,26 @@ def adam(params: List[Tensor], grads: List[Tensor], m: List[Tensor], v: List[Ten
         return state;
     }
 
-    private protected override void FusedStep(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, Tensor foundInf, double learningRate) =>
+    private protected override void FusedStep(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, Tensor foundInf, double learningRate)
+    {
         Fused.Invoke(
             "adam", ParametersAt(indices), grads.ToArray(), Pick(expAvg, indices), Pick(expAvgSq, indices), Pick(maxExpAvgSq, indices),
             Pick(steps, indices), learningRate, Beta1, Beta2, Epsilon, WeightDecay, Amsgrad, Maximize, Decoupled, foundInf);
+        hostSteps = null;      // counted on the device, where a skipped step does not count
+    }
+
+    /// <summary>The loaded step counts are read back when the managed update next needs them.</summary>
+    private protected override void OnStateLoaded() => hostSteps = null;
 
     /// <summary>PyTorch's single-tensor Adam, parameter by parameter.</summary>
     private protected override void ManagedStep(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, double learningRate)
     {
+        if (hostSteps is null)
+        {
+            using var all = stack(steps);
+            hostSteps = HostReads.Values<float>(all).Select(v => (double)v).ToArray();      // one read, then counted here
+        }
+
         for (int k = 0; k < indices.Count; k++)
         {
             using var scope = NewDisposeScope();
@@ -141,7 +158,7 @@ def adam(params: List[Tensor], grads: List[Tensor], m: List[Tensor], v: List[Ten
             Tensor param = Parameters[i];
             var grad = Maximize ? grads[k].neg() : grads[k];
             steps[i].add_(1);
-            double step = HostReads.Item<float>(steps[i]);
+            double step = ++hostSteps[i];
             if (Decoupled)
             {
                 param.mul_(1 - (learningRate * WeightDecay));

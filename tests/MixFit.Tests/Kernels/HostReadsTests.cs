@@ -54,6 +54,31 @@ public class HostReadsTests
         }
     }
 
+    [Fact]
+    public void Managed_adam_reads_do_not_grow_with_the_number_of_parameters()
+    {
+        long ReadsPerStep(int layers)
+        {
+            manual_seed(1);
+            var model = nn.Sequential(Enumerable.Range(0, layers).Select(i => ($"fc{i}", (nn.Module<Tensor, Tensor>)nn.Linear(8, 8))).ToArray());
+            using var precision = PrecisionStrategy.Create(DTypePolicy.MixedFloat16, new PrecisionOptions { Kernels = AmpKernelPreference.Managed });
+            using var adam = new Adam(precision.Prepare(model, CPU), fused: false);
+            using var x = randn(16, 8);
+            void Step()
+            {
+                using var scope = NewDisposeScope();
+                precision.Backward(precision.ConvertOutput(model.call(precision.ConvertInput(x))).square().mean());
+                precision.Step(adam);
+            }
+
+            Step();    // the first managed step reads the step counts once
+            return ReadsOf(Step);
+        }
+
+        // 2 parameters per layer: 4 against 12 parameters, the same reads (the scaler's and the skip check's, not Adam's per parameter).
+        Assert.Equal(ReadsPerStep(2), ReadsPerStep(6));
+    }
+
     [Theory]
     [InlineData(128)]
     [InlineData(256)]
