@@ -1,4 +1,3 @@
-using System.Reflection;
 using MixFit.Tracking.Store;
 using ScottPlot;
 
@@ -189,15 +188,8 @@ public static class PngReport
 
     private static bool RegisterFont()
     {
-        string path = Path.Combine(Path.GetTempPath(), "mixfit-DejaVuSans.ttf");
-        if (!File.Exists(path))
-        {
-            using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("MixFit.Tracking.DejaVuSans.ttf")!;
-            using var file = File.Create(path);
-            stream.CopyTo(file);
-        }
-
-        Fonts.AddFontFile(FontName, path);
+        // Resolved from the embedded resource: no font file is written anywhere (it used to be copied to the temp folder).
+        Fonts.FontResolvers.Insert(0, new EmbeddedFontResolver(FontName));
         return true;
     }
 }

@@ -96,10 +96,14 @@ public sealed class ReportTests : IDisposable
     }
 
     [Fact]
-    public void Png_charts_are_images_of_the_requested_size()
+    public void Png_charts_are_images_of_the_requested_size_and_write_nothing_outside_their_folder()
     {
         var ids = TwoRuns();
+        string oldFontCopy = Path.Combine(Path.GetTempPath(), "mixfit-DejaVuSans.ttf");    // where the font used to be written
+        File.Delete(oldFontCopy);
         var files = PngReport.Write(temp.Open(), ids, Path.Combine(temp.Root, "png"), 640, 400);
+        Assert.False(File.Exists(oldFontCopy), "rendering wrote a font file into the temp folder");
+        Assert.All(files, f => Assert.StartsWith(Path.Combine(temp.Root, "png"), f));
         Assert.Contains(files, f => f.EndsWith("loss.png", StringComparison.Ordinal));
         Assert.Contains(files, f => f.EndsWith("time_vs_loss.png", StringComparison.Ordinal));
         Assert.Contains(files, f => f.EndsWith("peak_memory.png", StringComparison.Ordinal));
