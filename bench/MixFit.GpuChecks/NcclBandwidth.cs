@@ -17,8 +17,7 @@ public static class NcclBandwidth
     public static (string Version, string Library, IReadOnlyList<NcclResult> Results) Run(Device device, TextWriter log)
     {
         using var nccl = Nccl.Load();
-        Nccl.SetCurrentDevice(Math.Max(0, (int)device.index));
-        nccl.Join(nccl.NewUniqueId(), ranks: 1, rank: 0);
+        nccl.Join(nccl.NewUniqueId(), ranks: 1, rank: 0, device: Math.Max(0, (int)device.index));
         log.WriteLine($"  NCCL {nccl.Version} from {nccl.Path}");
         using (var probe = arange(1024, ScalarType.Float32, device))
         {

@@ -53,16 +53,15 @@ int Number(string name, int fallback) =>
     : int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n > 0 ? n
     : throw new ArgumentException($"--{name} expects a positive whole number, got \"{text}\"");
 
-TorchRuntime.EnsureLoaded();
+var report = SystemReport.Collect();
 string deviceName = options.GetValueOrDefault("device", "cuda");
-if (deviceName == "cuda" && !TorchRuntime.CudaAvailable)
+if (deviceName == "cuda" && report.CudaUnavailableReason is { } noCuda)
 {
-    Console.Error.WriteLine("mixfit-gpu: --device cuda, but CUDA is not available in this process: " + string.Join("; ", LoadedLibraries.Torch()));
+    Console.Error.WriteLine($"mixfit-gpu: --device cuda, but CUDA is not available in this process: {noCuda}; loaded: {string.Join("; ", report.NativeLibraries)}");
     return 3;
 }
 
 var device = deviceName switch { "cuda" => CUDA, "cpu" => CPU, _ => throw new ArgumentException($"--device expects cuda or cpu, got \"{deviceName}\"") };
-var report = SystemReport.Collect();
 Console.WriteLine($"mixfit-gpu {args[0]} on {deviceName}: libtorch {report.LibTorchVersion}{(report.LibTorchBuild.CudaVersion is { } cu ? $" (CUDA {cu})" : "")}, {string.Join(", ", report.CudaDevices.Select(d => $"{d.Name} cc {d.ComputeCapability}"))}");
 var json = new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 

@@ -37,7 +37,7 @@ internal static class DoctorCommand
             output.WriteLine($"  loaded      {library}");
         }
 
-        output.WriteLine($"Device        {(report.CudaAvailable ? $"cuda ({report.CudaDeviceCount} device(s))" : $"cpu ({CudaAbsence(report)})")}");
+        output.WriteLine($"Device        {(report.CudaAvailable ? $"cuda ({report.CudaDeviceCount} device(s))" : $"cpu ({report.CudaUnavailableReason})")}");
         foreach (var gpu in report.CudaDevices)
         {
             string tensorCores = gpu.TensorCoreDTypes.Count == 0 ? "no Tensor Cores for half precision" : "Tensor Cores: " + string.Join(", ", gpu.TensorCoreDTypes);
@@ -75,12 +75,6 @@ internal static class DoctorCommand
         var (policy, reason) = PrecisionAdvice.Recommend(workloads);
         output.WriteLine($"Recommended   {policy.Name}: {reason}");
     }
-
-    /// <summary>Why training runs on the CPU: no driver, no device, or a driver with devices but a libtorch without CUDA.</summary>
-    internal static string CudaAbsence(SystemReport report) =>
-        report.CudaProblem is { } problem ? problem
-        : report.CudaDevices.Count > 0 ? $"the driver sees {report.CudaDevices.Count} GPU(s), but the loaded libtorch has no CUDA: build or reference a CUDA backend (README, GPU section)"
-        : "no CUDA device";
 
     /// <summary>The per-policy table: ms/step and speed-up against float32, or why a policy was not measured.</summary>
     internal static string StepTable(IReadOnlyDictionary<string, IReadOnlyList<StepTiming>> workloads)

@@ -118,13 +118,12 @@ public sealed class DataParallel
         }
 
         var library = Nccl.Load();
-        Nccl.SetCurrentDevice(Math.Max(0, device));
         var id = Rank == 0 ? library.NewUniqueId() : new byte[128];
         var carrier = new float[32];
         Buffer.BlockCopy(id, 0, carrier, 0, 128);
         mpi.Broadcast(carrier, root: 0);      // MPI copies the bits; no arithmetic touches them
         Buffer.BlockCopy(carrier, 0, id, 0, 128);
-        library.Join(id, WorldSize, Rank);
+        library.Join(id, WorldSize, Rank, Math.Max(0, device));
         return nccl = library;
     }
 

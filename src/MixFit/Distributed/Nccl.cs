@@ -106,14 +106,19 @@ internal sealed class Nccl : IDisposable
         return id.ToArray();
     }
 
-    /// <summary>Joins the communicator of <paramref name="ranks"/> ranks identified by <paramref name="uniqueId"/>, as <paramref name="rank"/>, on the current CUDA device.</summary>
-    public void Join(byte[] uniqueId, int ranks, int rank)
+    /// <summary>
+    /// Joins the communicator of <paramref name="ranks"/> ranks identified by <paramref name="uniqueId"/>, as
+    /// <paramref name="rank"/>, on CUDA device <paramref name="device"/> (made the runtime's current device first:
+    /// NCCL binds a communicator to the current device).
+    /// </summary>
+    public void Join(byte[] uniqueId, int ranks, int rank, int device)
     {
         if (comm != IntPtr.Zero)
         {
             throw new InvalidOperationException("This NCCL binding already joined a communicator.");
         }
 
+        SetCurrentDevice(device);
         Check(commInitRank(out comm, ranks, UniqueId.From(uniqueId), rank), "ncclCommInitRank");
     }
 
@@ -146,9 +151,8 @@ internal sealed class Nccl : IDisposable
 
     // THSTensor_data (tensor->data_ptr()) from the shim TorchSharp loaded: a device pointer for a CUDA tensor.
     private static readonly Lazy<TensorDataFunction> DataPointer = new(() =>
-        LoadedLibraries.Find("libLibTorchSharp") is { } shim && NativeLibrary.TryLoad(shim, out var handle) && NativeLibrary.TryGetExport(handle, "THSTensor_data", out var function)
-            ? Marshal.GetDelegateForFunctionPointer<TensorDataFunction>(function)
-            : throw new EntryPointNotFoundException("THSTensor_data was not found in the loaded libLibTorchSharp."));
+        LoadedLibraries.Export<TensorDataFunction>("libLibTorchSharp", "THSTensor_data")
+        ?? throw new EntryPointNotFoundException("THSTensor_data was not found in the loaded libLibTorchSharp."));
 
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     private delegate IntPtr TensorDataFunction(IntPtr tensor);
@@ -156,10 +160,9 @@ internal sealed class Nccl : IDisposable
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     private delegate int SetDeviceFunction(int device);
 
-    /// <summary>Makes <paramref name="device"/> the CUDA runtime's current device on this thread (NCCL works on the current device); false when libcudart is not loaded.</summary>
-    public static bool SetCurrentDevice(int device) =>
-        LoadedLibraries.Find("libcudart") is { } cudart && NativeLibrary.TryLoad(cudart, out var handle) && NativeLibrary.TryGetExport(handle, "cudaSetDevice", out var function)
-        && Marshal.GetDelegateForFunctionPointer<SetDeviceFunction>(function)(device) == 0;
+    // Makes the device the CUDA runtime's current one on this thread; false when libcudart is not loaded.
+    private static bool SetCurrentDevice(int device) =>
+        LoadedLibraries.Export<SetDeviceFunction>("libcudart", "cudaSetDevice") is { } setDevice && setDevice(device) == 0;
 
     private T Function<T>(string name)
         where T : Delegate =>

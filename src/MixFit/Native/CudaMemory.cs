@@ -34,14 +34,9 @@ public static class CudaMemory
     private static (StatsFunction?, ResetFunction?) Find()
     {
         TorchRuntime.EnsureLoaded();
-        if (LoadedLibraries.Find("libLibTorchSharp") is not { } path || !NativeLibrary.TryLoad(path, out var shim))
-        {
-            return (null, null);
-        }
-
         return (
-            NativeLibrary.TryGetExport(shim, "MixFit_cuda_memory_stats", out var stats) ? Marshal.GetDelegateForFunctionPointer<StatsFunction>(stats) : null,
-            NativeLibrary.TryGetExport(shim, "MixFit_cuda_reset_peak_memory_stats", out var reset) ? Marshal.GetDelegateForFunctionPointer<ResetFunction>(reset) : null);
+            LoadedLibraries.Export<StatsFunction>("libLibTorchSharp", "MixFit_cuda_memory_stats"),
+            LoadedLibraries.Export<ResetFunction>("libLibTorchSharp", "MixFit_cuda_reset_peak_memory_stats"));
     }
 
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]

@@ -39,8 +39,7 @@ public sealed record LibTorchBuild(string? Version, string? CudaVersion, string?
             return new LibTorchBuild(null, null, null, null, "libtorch's configuration is read on Linux x64 only.");
         }
 
-        string? path = LoadedLibraries.Find("libtorch_cpu");
-        if (path is null || !NativeLibrary.TryLoad(path, out var library))
+        if (LoadedLibraries.Find("libtorch_cpu") is not { } path)
         {
             return new LibTorchBuild(null, null, null, null, "libtorch_cpu is not among the loaded libraries.");
         }
@@ -48,7 +47,7 @@ public sealed record LibTorchBuild(string? Version, string? CudaVersion, string?
         // std::string at::show_config() with the C++11 ABI: returned through a hidden pointer to a 32-byte
         // std::string {char* data; size_t size; char local[16]}. The text is copied and its buffer left to the
         // process (a few kilobytes, once: freeing it would assume libstdc++'s allocator).
-        if (!NativeLibrary.TryGetExport(library, "_ZN2at11show_configB5cxx11Ev", out var function))
+        if (LoadedLibraries.Export<ShowConfig>("libtorch_cpu", "_ZN2at11show_configB5cxx11Ev") is not { } showConfig)
         {
             return new LibTorchBuild(null, null, null, null, $"{path} exports no at::show_config() with the C++11 ABI.");
         }
@@ -56,7 +55,7 @@ public sealed record LibTorchBuild(string? Version, string? CudaVersion, string?
         var result = Marshal.AllocHGlobal(32);
         try
         {
-            Marshal.GetDelegateForFunctionPointer<ShowConfig>(function)(result);
+            showConfig(result);
             var data = Marshal.ReadIntPtr(result);
             long size = Marshal.ReadInt64(result, 8);
             if (data == IntPtr.Zero || size is < 0 or > 1 << 20)

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace MixFit.Native;
 
 /// <summary>
@@ -17,6 +19,17 @@ public static class LoadedLibraries
 
     /// <summary>The path of the loaded library named <paramref name="baseName"/> (e.g. <c>libtorch_cpu</c>), or null.</summary>
     public static string? Find(string baseName) => Torch().FirstOrDefault(path => BaseName(path) == baseName);
+
+    /// <summary>
+    /// The exported function <paramref name="symbol"/> of the already loaded library <paramref name="baseName"/>
+    /// (e.g. <c>THSTensor_data</c> of <c>libLibTorchSharp</c>) as a delegate, or null when that library is not loaded
+    /// or does not export it. Loads nothing new: the handle is the one the process already holds.
+    /// </summary>
+    public static T? Export<T>(string baseName, string symbol)
+        where T : Delegate =>
+        Find(baseName) is { } path && NativeLibrary.TryLoad(path, out var library) && NativeLibrary.TryGetExport(library, symbol, out var function)
+            ? Marshal.GetDelegateForFunctionPointer<T>(function)
+            : null;
 
     /// <summary>The interesting libraries of a maps file (tests pass their own).</summary>
     internal static IReadOnlyList<string> Torch(string mapsFile)

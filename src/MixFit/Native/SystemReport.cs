@@ -27,6 +27,16 @@ public sealed record SystemReport(
     string? CudaDriverVersion,
     string? CudaProblem)
 {
+    /// <summary>
+    /// Why training cannot run on CUDA here: no driver, no device, or a driver with devices but a libtorch without
+    /// CUDA; null when CUDA is available.
+    /// </summary>
+    public string? CudaUnavailableReason =>
+        CudaAvailable ? null
+        : CudaProblem is { } problem ? problem
+        : CudaDevices.Count > 0 ? $"the driver sees {CudaDevices.Count} GPU(s), but the loaded libtorch has no CUDA: build or reference a CUDA backend (README, GPU section)"
+        : "no CUDA device";
+
     /// <summary>The libtorch version TorchSharp was compiled against (its <c>torch.__version__</c>), which may differ from <see cref="LibTorchVersion"/>, the one loaded.</summary>
     public string TorchSharpBuiltFor => torch.__version__;
 

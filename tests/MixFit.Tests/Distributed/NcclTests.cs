@@ -35,7 +35,7 @@ public class NcclTests
     public void A_one_rank_communicator_sums_in_place_on_the_gpu()
     {
         using var nccl = Nccl.Load();
-        nccl.Join(nccl.NewUniqueId(), ranks: 1, rank: 0);
+        nccl.Join(nccl.NewUniqueId(), ranks: 1, rank: 0, device: 0);
         using var values = arange(10, ScalarType.Float32, CUDA);
         nccl.SumInPlace(values);
         Assert.Equal(Enumerable.Range(0, 10).Select(i => (float)i), values.cpu().data<float>().ToArray());

@@ -27,4 +27,19 @@ public class CudaDeviceTests
             Assert.False(string.IsNullOrWhiteSpace(problem));
         }
     }
+
+    [Fact]
+    public void The_report_says_why_cuda_is_unavailable_and_nothing_when_it_is()
+    {
+        var report = SystemReport.Collect();
+        var withoutDriver = report with { CudaAvailable = false, CudaProblem = "libcuda.so.1 not found (no NVIDIA driver on this machine)", CudaDevices = Array.Empty<CudaDevice>() };
+        Assert.Equal("libcuda.so.1 not found (no NVIDIA driver on this machine)", withoutDriver.CudaUnavailableReason);
+
+        var cpuLibTorch = withoutDriver with { CudaProblem = null, CudaDevices = new[] { new CudaDevice(0, "NVIDIA H200", 9, 0, 141L << 30) } };
+        Assert.StartsWith("the driver sees 1 GPU(s), but the loaded libtorch has no CUDA", cpuLibTorch.CudaUnavailableReason);
+
+        Assert.Equal("no CUDA device", (withoutDriver with { CudaProblem = null }).CudaUnavailableReason);
+        Assert.Null((withoutDriver with { CudaAvailable = true }).CudaUnavailableReason);
+    }
 }
+

@@ -25,15 +25,7 @@ public sealed class CudaFactAttribute : FactAttribute
     {
         try
         {
-            if (TorchRuntime.CudaAvailable)
-            {
-                return null;
-            }
-
-            var devices = CudaDriver.Devices(out string? problem, out _);
-            return "needs CUDA: " + (problem ?? (devices.Count > 0
-                ? $"the driver sees {devices.Count} GPU(s) but the loaded libtorch is a CPU build (build with the external or cuda backend)"
-                : "no CUDA device"));
+            return SystemReport.Collect().CudaUnavailableReason is { } reason ? "needs CUDA: " + reason : null;
         }
         catch (NativeLoadException e)
         {
