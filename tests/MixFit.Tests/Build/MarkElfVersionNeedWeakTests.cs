@@ -136,9 +136,7 @@ public sealed class MarkElfVersionNeedWeakTests : IDisposable
     {
         Assert.True(ElfVersions.ReadNeeds(OutputLibrary).Single(n => n.Version == Version).Weak);
 
-        string packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
-            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        string cached = Path.Combine(packages, "torchsharp", "0.107.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
+        string cached = Path.Combine(MixFit.Tests.Support.RepositoryFiles.NuGetPackages, "torchsharp", "0.107.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
         Assert.True(File.Exists(cached), $"expected the restored package at {cached}");
         Assert.False(ElfVersions.ReadNeeds(cached).Single(n => n.Version == Version).Weak);
     }

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using MixFit.Build;
+using MixFit.Tests.Support;
 
 namespace MixFit.Tests.Packaging;
 
@@ -14,25 +14,6 @@ public sealed class PackageConsumerTests : IDisposable
     private readonly string dir = Directory.CreateTempSubdirectory("mixfit-package-").FullName;
     private readonly string version = $"0.1.0-test.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";
 
-    private static string Repository
-    {
-        get
-        {
-            for (var at = new DirectoryInfo(AppContext.BaseDirectory); at is not null; at = at.Parent)
-            {
-                if (File.Exists(Path.Combine(at.FullName, "MixFit.sln")))
-                {
-                    return at.FullName;
-                }
-            }
-
-            throw new InvalidOperationException($"MixFit.sln not found above {AppContext.BaseDirectory}.");
-        }
-    }
-
-    private static string NuGetPackages =>
-        Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-
     public void Dispose()
     {
         Directory.Delete(dir, recursive: true);
@@ -40,24 +21,12 @@ public sealed class PackageConsumerTests : IDisposable
         // The test's own version of each package leaves the NuGet cache with it.
         foreach (var id in new[] { "mixfit", "mixfit.cpu", "mixfit.tracking", "mixfit.integration.tracking", "mixfit.experiments" })
         {
-            string cached = Path.Combine(NuGetPackages, id, version);
+            string cached = Path.Combine(RepositoryFiles.NuGetPackages, id, version);
             if (Directory.Exists(cached))
             {
                 Directory.Delete(cached, recursive: true);
             }
         }
-    }
-
-    private static (int ExitCode, string Output) Run(string file, string arguments, string workingDirectory)
-    {
-        var start = new ProcessStartInfo(file, arguments) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        string output = process.StandardOutput.ReadToEnd();
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(8)), $"{file} {arguments} did not finish");
-        return (process.ExitCode, output + error.Result);
     }
 
     private string App(string name, bool withBackend, string extraCode = "")
@@ -98,13 +67,13 @@ public sealed class PackageConsumerTests : IDisposable
     [Fact]
     public void A_fresh_app_adds_the_packed_library_builds_and_trains_and_without_a_backend_the_build_says_what_to_add()
     {
-        var pack = Run("bash", $"tools/pack.sh --no-tool --version {version} \"{Path.Combine(dir, "feed")}\"", Repository);
+        var pack = RepositoryFiles.Run("bash", $"tools/pack.sh --no-tool --version {version} \"{Path.Combine(dir, "feed")}\"");
         Assert.True(pack.ExitCode == 0, pack.Output);
         Assert.True(File.Exists(Path.Combine(dir, "feed", $"MixFit.{version}.nupkg")), pack.Output);
         Assert.True(File.Exists(Path.Combine(dir, "feed", $"MixFit.Cpu.{version}.nupkg")), pack.Output);
 
         string app = App("Consumer", withBackend: true);
-        var run = Run("dotnet", "run -c Release", app);
+        var run = RepositoryFiles.Run("dotnet", "run -c Release", app);
         Assert.True(run.ExitCode == 0, run.Output);
         Assert.Matches(@"trained: loss \d\.\d{4}", run.Output);
 
@@ -115,7 +84,7 @@ public sealed class PackageConsumerTests : IDisposable
         Assert.False(File.Exists(Path.Combine(native, "libtorch_python.so")), "the native payload is trimmed to what TorchSharp loads");
 
         string bare = App("NoBackend", withBackend: false);
-        var build = Run("dotnet", "build -c Release", bare);
+        var build = RepositoryFiles.Run("dotnet", "build -c Release", bare);
         Assert.NotEqual(0, build.ExitCode);
         Assert.Contains("MIXFIT001", build.Output);
         Assert.Contains("dotnet add package MixFit.Cpu", build.Output);
@@ -124,26 +93,17 @@ public sealed class PackageConsumerTests : IDisposable
     [Fact]
     public void An_app_built_with_the_external_backend_loads_the_libtorch_and_shim_it_was_given()
     {
-        var pack = Run("bash", $"tools/pack.sh --no-tool --version {version} \"{Path.Combine(dir, "feed")}\"", Repository);
+        var pack = RepositoryFiles.Run("bash", $"tools/pack.sh --no-tool --version {version} \"{Path.Combine(dir, "feed")}\"");
         Assert.True(pack.ExitCode == 0, pack.Output);
 
         // "Your own libtorch": a folder outside the app holding libtorch's files (hard links to the NuGet copy, as
         // a PyTorch install's torch/lib would), and "your own shim" built for it (here TorchSharp's own build of it).
-        string nugetNative = Path.Combine(NuGetPackages, "libtorch-cpu-linux-x64", "2.10.0", "runtimes", "linux-x64", "native");
-        string torchLib = Path.Combine(dir, "torch", "lib");
-        Directory.CreateDirectory(torchLib);
-        foreach (var file in Directory.GetFiles(nugetNative))
-        {
-            string target = Path.Combine(torchLib, Path.GetFileName(file));
-            if (Run("ln", $"\"{file}\" \"{target}\"", dir).ExitCode != 0)
-            {
-                File.Copy(file, target);
-            }
-        }
+        string torch = RepositoryFiles.StandInTorch(dir);
+        string torchLib = Path.Combine(torch, "lib");
 
         string shim = Path.Combine(dir, "shim", "libLibTorchSharp.so");
         Directory.CreateDirectory(Path.GetDirectoryName(shim)!);
-        File.Copy(Path.Combine(NuGetPackages, "torchsharp", "0.107.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so"), shim);
+        File.Copy(Path.Combine(RepositoryFiles.NuGetPackages, "torchsharp", "0.107.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so"), shim);
 
         string app = App("External", withBackend: false, """
 
@@ -151,13 +111,12 @@ public sealed class PackageConsumerTests : IDisposable
             Console.WriteLine($"libtorch_cpu: {MixFit.Native.LoadedLibraries.Find("libtorch_cpu")}");
             Console.WriteLine($"shim: {MixFit.Native.LoadedLibraries.Find("libLibTorchSharp")}");
             """);
-        string torch = Path.Combine(dir, "torch");
-        var missing = Run("dotnet", "build -c Release -p:MixFitTorchBackend=external", app);
+        var missing = RepositoryFiles.Run("dotnet", "build -c Release -p:MixFitTorchBackend=external", app);
         Assert.NotEqual(0, missing.ExitCode);
         Assert.Contains("MIXFIT002", missing.Output);
         Assert.Contains("tools/build-torchsharp-shim.sh", missing.Output);
 
-        var run = Run("dotnet", $"run -c Release -p:MixFitTorchBackend=external -p:MixFitLibTorchDir={torch} -p:MixFitLibTorchSharp={shim}", app);
+        var run = RepositoryFiles.Run("dotnet", $"run -c Release -p:MixFitTorchBackend=external -p:MixFitLibTorchDir={torch} -p:MixFitLibTorchSharp={shim}", app);
         Assert.True(run.ExitCode == 0, run.Output);
         Assert.Matches(@"trained: loss \d\.\d{4}", run.Output);
         Assert.Contains($"preloaded from: {torchLib}", run.Output);

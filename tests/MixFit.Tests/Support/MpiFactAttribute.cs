@@ -16,7 +16,5 @@ public sealed class MpiFactAttribute : FactAttribute
     }
 
     /// <summary>Whether mpirun is on PATH.</summary>
-    public static bool Available { get; } = (Environment.GetEnvironmentVariable("PATH") ?? "")
-        .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-        .Any(dir => File.Exists(Path.Combine(dir, "mpirun")));
+    public static bool Available { get; } = RepositoryFiles.OnPath("mpirun");
 }

@@ -9,10 +9,7 @@ public sealed class MpichFactAttribute : FactAttribute
     /// <summary>Sets <see cref="FactAttribute.Skip"/> when mpiexec.mpich is not on PATH.</summary>
     public MpichFactAttribute()
     {
-        bool present = (Environment.GetEnvironmentVariable("PATH") ?? "")
-            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
-            .Any(dir => File.Exists(Path.Combine(dir, "mpiexec.mpich")));
-        if (!present)
+        if (!RepositoryFiles.OnPath("mpiexec.mpich"))
         {
             Skip = "needs MPICH's mpiexec.mpich on PATH (sudo apt-get install mpich)";
         }

@@ -35,8 +35,7 @@ public static class TestHostProcess
         Launch(OpenMpiLauncher, new[] { "--oversubscribe", "-np" }, ranks, program, args);
 
     // Open MPI's own name for its launcher where MPICH is installed beside it (mpirun is then an alternatives link).
-    private static string OpenMpiLauncher =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator).Any(dir => File.Exists(Path.Combine(dir, "mpirun.openmpi"))) ? "mpirun.openmpi" : "mpirun";
+    private static string OpenMpiLauncher => RepositoryFiles.OnPath("mpirun.openmpi") ? "mpirun.openmpi" : "mpirun";
 
     /// <summary>Runs the host under MPICH's Hydra launcher (<c>mpiexec.mpich -n N</c>), as <see cref="RunMpi"/>.</summary>
     public static (int ExitCode, string Output, double Seconds) RunMpich(int ranks, params string[] args) =>

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using MixFit.Tests.Support;
 
 namespace MixFit.Tests.Tools;
 
@@ -11,35 +11,13 @@ public sealed class BuildTorchSharpShimTests : IDisposable
 {
     private readonly string dir = Directory.CreateTempSubdirectory("mixfit-shim-").FullName;
 
+    private static string Script { get; } = Path.Combine(RepositoryFiles.Root, "tools", "build-torchsharp-shim.sh");
+
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
-    private static bool HasCompiler => (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(d => File.Exists(Path.Combine(d, "g++")));
+    private static bool HasCompiler => RepositoryFiles.OnPath("g++");
 
-    private static string Script
-    {
-        get
-        {
-            for (var at = new DirectoryInfo(AppContext.BaseDirectory); at is not null; at = at.Parent)
-            {
-                if (File.Exists(Path.Combine(at.FullName, "tools", "build-torchsharp-shim.sh")))
-                {
-                    return Path.Combine(at.FullName, "tools", "build-torchsharp-shim.sh");
-                }
-            }
-
-            throw new InvalidOperationException("tools/build-torchsharp-shim.sh not found above the test folder.");
-        }
-    }
-
-    private static (int Code, string Output) Run(string file, string arguments)
-    {
-        var start = new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        string output = process.StandardOutput.ReadToEnd();
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(3)), $"{file} {arguments} did not finish");
-        return (process.ExitCode, output + error.Result);
-    }
+    private static (int ExitCode, string Output) Run(string file, string arguments) => RepositoryFiles.Run(file, arguments, minutes: 3);
 
     /// <summary>A libtorch stand-in: the one header the units include and empty libtorch/libtorch_cpu/libc10 libraries.</summary>
     private string FakeLibTorch()
@@ -53,7 +31,7 @@ public sealed class BuildTorchSharpShimTests : IDisposable
         foreach (var name in new[] { "torch", "torch_cpu", "c10" })
         {
             var built = Run("g++", $"-shared -fPIC -o {Path.Combine(torch, "lib", $"lib{name}.so")} {Path.Combine(dir, "empty.cpp")}");
-            Assert.True(built.Code == 0, built.Output);
+            Assert.True(built.ExitCode == 0, built.Output);
         }
 
         return torch;
@@ -92,7 +70,7 @@ public sealed class BuildTorchSharpShimTests : IDisposable
         string output = Path.Combine(dir, "out");
         var run = Run("bash", $"{Script} --torchsharp {Sources(withBrokenUnit: true)} --libtorch {torch} --out {output} --jobs 2");
 
-        Assert.True(run.Code == 3, run.Output);
+        Assert.True(run.ExitCode == 3, run.Output);
         Assert.Contains("1 of 3 units failed to compile", run.Output);
         Assert.Matches(@"THSBroken\.cpp: .*moved_in_a_newer_libtorch", run.Output);
         Assert.Contains("ok     THSGood.cpp", run.Output);
@@ -112,7 +90,7 @@ public sealed class BuildTorchSharpShimTests : IDisposable
         string output = Path.Combine(dir, "out");
         var run = Run("bash", $"{Script} --torchsharp {Sources(withBrokenUnit: false)} --libtorch {torch} --out {output} --jobs 2");
 
-        Assert.True(run.Code == 0, run.Output);
+        Assert.True(run.ExitCode == 0, run.Output);
         string shim = Path.Combine(output, "libLibTorchSharp.so");
         Assert.True(File.Exists(shim), run.Output);
         var symbols = Run("nm", $"-D --defined-only {shim}");
@@ -139,7 +117,7 @@ public sealed class BuildTorchSharpShimTests : IDisposable
         string output = Path.Combine(dir, "out");
         var run = Run("bash", $"{Script} --torchsharp {Sources(withBrokenUnit: false)} --libtorch {torch} --out {output} --extra {good} --extra {bad}");
 
-        Assert.True(run.Code == 0, run.Output);
+        Assert.True(run.ExitCode == 0, run.Output);
         Assert.Contains("ok     mixfit_extra.cpp (extra)", run.Output);
         Assert.Matches(@"warning: the extra unit mixfit_cuda_needs_headers\.cpp did not compile \(logs/extra-mixfit_cuda_needs_headers\.log: .*error.*\); the shim is built without it", run.Output);
         var symbols = Run("nm", $"-D --defined-only {Path.Combine(output, "libLibTorchSharp.so")}").Output;
@@ -159,11 +137,11 @@ public sealed class BuildTorchSharpShimTests : IDisposable
     public void Bad_arguments_name_what_was_expected()
     {
         var missing = Run("bash", $"{Script} --libtorch {dir} --out {dir}/out");
-        Assert.Equal(2, missing.Code);
+        Assert.Equal(2, missing.ExitCode);
         Assert.Contains("--torchsharp is required", missing.Output);
 
         var notTorch = Run("bash", $"{Script} --torchsharp {dir} --libtorch {dir} --out {dir}/out");
-        Assert.Equal(2, notTorch.Code);
+        Assert.Equal(2, notTorch.ExitCode);
         Assert.Contains("torch/csrc/api/include/torch/torch.h", notTorch.Output);
 
         var jobs = Run("bash", $"{Script} --torchsharp {dir} --libtorch {dir} --out {dir}/out --jobs many");

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Text.Json;
+using MixFit.Tests.Support;
 
 namespace MixFit.Tests.Tools;
 
@@ -16,34 +16,6 @@ public sealed class GpuKitTests : IDisposable
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
-    private static string Repository
-    {
-        get
-        {
-            for (var at = new DirectoryInfo(AppContext.BaseDirectory); at is not null; at = at.Parent)
-            {
-                if (File.Exists(Path.Combine(at.FullName, "MixFit.sln")))
-                {
-                    return at.FullName;
-                }
-            }
-
-            throw new InvalidOperationException("MixFit.sln not found above the test folder.");
-        }
-    }
-
-    private static (int Code, string Output) Run(string file, string arguments, string? workingDirectory = null, int minutes = 8)
-    {
-        var start = new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory ?? Repository };
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        string output = process.StandardOutput.ReadToEnd();
-        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(minutes)), $"{file} {arguments} did not finish");
-        return (process.ExitCode, output + error.Result);
-    }
-
     /// <summary>A stand-in TorchSharp source tree (the real one is not vendored): what the kit must carry.</summary>
     private string StandInTorchSharp()
     {
@@ -54,35 +26,16 @@ public sealed class GpuKitTests : IDisposable
         return Path.Combine(dir, "TorchSharp");
     }
 
-    /// <summary>A "PyTorch torch folder" whose lib holds the CPU libtorch this repository builds with (hard links).</summary>
-    private string StandInTorch()
-    {
-        string nuget = Environment.GetEnvironmentVariable("NUGET_PACKAGES") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        string native = Path.Combine(nuget, "libtorch-cpu-linux-x64", "2.10.0", "runtimes", "linux-x64", "native");
-        string lib = Path.Combine(dir, "torch", "lib");
-        Directory.CreateDirectory(lib);
-        foreach (var file in Directory.GetFiles(native))
-        {
-            string target = Path.Combine(lib, Path.GetFileName(file));
-            if (Run("ln", $"\"{file}\" \"{target}\"").Code != 0)
-            {
-                File.Copy(file, target);
-            }
-        }
-
-        return Path.Combine(dir, "torch");
-    }
-
     [Fact]
     public void The_kit_packs_under_45_MiB_without_libtorch_and_runs_every_stage_on_a_cpu()
     {
         string kitFile = Path.Combine(dir, "mixfit-gpu-kit.tar.xz");
-        var pack = Run("bash", $"tools/gpu-kit/pack.sh --torchsharp {StandInTorchSharp()} --out {kitFile}", minutes: 12);
-        Assert.True(pack.Code == 0, pack.Output);
+        var pack = RepositoryFiles.Run("bash", $"tools/gpu-kit/pack.sh --torchsharp {StandInTorchSharp()} --out {kitFile}", minutes: 12);
+        Assert.True(pack.ExitCode == 0, pack.Output);
         long size = new FileInfo(kitFile).Length;
         Assert.True(size <= 45L * 1024 * 1024, $"{size / 1048576.0:F1} MiB");
 
-        var list = Run("tar", $"-tJf {kitFile}");
+        var list = RepositoryFiles.Run("tar", $"-tJf {kitFile}");
         var files = list.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         foreach (var needed in new[] { "dotnet/dotnet", "app/MixFit.Cli.dll", "app/MixFit.GpuChecks.dll", "run.sh", "build-torchsharp-shim.sh", "torch_amp_bench.py", "results.py", "data/fashion-mnist/train-images-idx3-ubyte.gz", "TorchSharp/src/Native/LibTorchSharp/THSTorch.cpp" })
         {
@@ -92,11 +45,11 @@ public sealed class GpuKitTests : IDisposable
         Assert.DoesNotContain(files, f => f.EndsWith("libtorch_cpu.so", StringComparison.Ordinal) || f.EndsWith("libLibTorchSharp.so", StringComparison.Ordinal));
         Assert.Contains(files, f => f.Contains("/dotnet/shared/Microsoft.NETCore.App/10.", StringComparison.Ordinal));
 
-        Assert.Equal(0, Run("tar", $"-xJf {kitFile} -C {dir}").Code);
+        Assert.Equal(0, RepositoryFiles.Run("tar", $"-xJf {kitFile} -C {dir}").ExitCode);
         string shim = Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "libLibTorchSharp.so");   // TorchSharp's, weak-patched by the build
         string python = File.Exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
         string output = Path.Combine(dir, "out");
-        var run = Run("bash", $"{dir}/mixfit-gpu-kit/run.sh --quick --device cpu --torch-dir {StandInTorch()} --prebuilt-shim {shim} --python {python} --out {output} --budget 900", minutes: 16);
+        var run = RepositoryFiles.Run("bash", $"{dir}/mixfit-gpu-kit/run.sh --quick --device cpu --torch-dir {RepositoryFiles.StandInTorch(dir)} --prebuilt-shim {shim} --python {python} --out {output} --budget 900", minutes: 16);
 
         string results = File.ReadAllText(Path.Combine(output, "results.md"));
         foreach (var dotnetStage in new[] { "doctor", "checks", "bench", "compare" })
@@ -119,7 +72,7 @@ public sealed class GpuKitTests : IDisposable
         if (HasTorch(python))
         {
             Assert.Matches(@"\| torch-amp \| ok \|", results);
-            Assert.True(run.Code == 0, results);
+            Assert.True(run.ExitCode == 0, results);
         }
     }
 
@@ -130,12 +83,12 @@ public sealed class GpuKitTests : IDisposable
         Directory.CreateDirectory(kit);
         foreach (var file in new[] { "run.sh", "torch_amp_bench.py", "results.py" })
         {
-            File.Copy(Path.Combine(Repository, "tools", "gpu-kit", file), Path.Combine(kit, file));
+            File.Copy(Path.Combine(RepositoryFiles.Root, "tools", "gpu-kit", file), Path.Combine(kit, file));
         }
 
         string output = Path.Combine(dir, "out");
-        var run = Run("bash", $"{kit}/run.sh --quick --device cpu --torch-dir {dir}/nothing --python python3 --out {output}");
-        Assert.NotEqual(0, run.Code);
+        var run = RepositoryFiles.Run("bash", $"{kit}/run.sh --quick --device cpu --torch-dir {dir}/nothing --python python3 --out {output}");
+        Assert.NotEqual(0, run.ExitCode);
         string results = File.ReadAllText(Path.Combine(output, "results.md"));
         Assert.Contains("| shim | skipped | 0 | - | no libtorch found |", results);
         foreach (var stage in new[] { "doctor", "checks", "bench", "nccl", "compare" })
@@ -147,5 +100,5 @@ public sealed class GpuKitTests : IDisposable
         Assert.Contains("stage(s) not ok", results);
     }
 
-    private static bool HasTorch(string python) => Run(python, "-c \"import torch, torchvision\"").Code == 0;
+    private static bool HasTorch(string python) => RepositoryFiles.Run(python, "-c \"import torch, torchvision\"").ExitCode == 0;
 }
