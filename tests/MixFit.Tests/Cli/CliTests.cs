@@ -350,9 +350,7 @@ public sealed class CliTests : IDisposable
         Assert.True(export.ExitCode == 0, export.Error + export.Output);
         Assert.Contains("input [N,1,28,28]", export.Output);
 
-        var spec = MixFit.Experiments.ModelSpec.LoadBeside(P("ckpt/last.ckpt.safetensors"));
-        var model = spec.Build();
-        MixFit.Applications.WeightLoader.Load(model.Module, P("ckpt/last.ckpt.safetensors"));
+        var (_, model) = MixFit.Experiments.ModelSpec.LoadTrained(P("ckpt/last.ckpt.safetensors"));
         model.Module.eval();
         var (x, _) = MixFit.Data.FashionMnist.LoadEmbedded(MixFit.Data.FashionMnistSplit.Test).ToTensors(8);
         TorchSharp.torch.Tensor ours;
@@ -385,7 +383,7 @@ public sealed class CliTests : IDisposable
         var train = CliRunner.Run("train", "--model", "resnet18", "--image-size", "32", "--limit", "512", "--epochs", "2", "--batch-size", "64", "--verbose", "0",
             "--store", P("store"), "--checkpoint-dir", P("ckpt"));
         Assert.True(train.ExitCode == 0, train.Error + train.Output);
-        var spec = MixFit.Experiments.ModelSpec.LoadBeside(P("ckpt/last.ckpt.safetensors"));
+        var (spec, model) = MixFit.Experiments.ModelSpec.LoadTrained(P("ckpt/last.ckpt.safetensors"));
         Assert.Equal(new[] { 0f, 0f, 0f }, spec.PixelMean);          // Fashion-MNIST tensors are fed in [0, 1], not ImageNet-normalised
         Assert.Equal(new[] { 1f, 1f, 1f }, spec.PixelStd);
 
@@ -395,8 +393,6 @@ public sealed class CliTests : IDisposable
         Assert.True(predict.ExitCode == 0, predict.Error);
 
         // The same checkpoint on the same images as tensors, prepared the way training prepared them.
-        var model = spec.Build();
-        MixFit.Applications.WeightLoader.Load(model.Module, P("ckpt/last.ckpt.safetensors"));
         model.Module.eval();
         var (x, _) = MixFit.Data.FashionMnist.LoadEmbedded(MixFit.Data.FashionMnistSplit.Test).ToTensors(60);
         var images = TorchSharp.torch.nn.functional.interpolate(x, new long[] { 32, 32 }, mode: TorchSharp.torch.InterpolationMode.Bilinear).expand(-1, 3, -1, -1);
