@@ -3,7 +3,7 @@ using System.Globalization;
 namespace MixFit.Bench;
 
 /// <summary>Command-line options of the benchmark.</summary>
-internal sealed record BenchOptions(int Steps, int HalfSteps, int Warmup, int FitRounds, IReadOnlySet<string> Models)
+internal sealed record BenchOptions(int Steps, int HalfSteps, int Warmup, int FitRounds, IReadOnlySet<string> Models, string? Json = null)
 {
     public static BenchOptions Parse(string[] args)
     {
@@ -25,8 +25,9 @@ internal sealed record BenchOptions(int Steps, int HalfSteps, int Warmup, int Fi
                 "--half-steps" => options with { HalfSteps = Count("--half-steps") },
                 "--warmup" => options with { Warmup = Count("--warmup") },
                 "--fit-rounds" => options with { FitRounds = Count("--fit-rounds") },
+                "--json" => options with { Json = Value() },
                 "--models" => options with { Models = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet() },
-                _ => throw new ArgumentException($"Unknown option \"{args[i]}\". Options: --steps N, --half-steps N, --warmup N, --fit-rounds N, --models small-cnn,resnet18,fit,data,tracking,transfer."),
+                _ => throw new ArgumentException($"Unknown option \"{args[i]}\". Options: --steps N, --half-steps N, --warmup N, --fit-rounds N, --models small-cnn,resnet18,fit,data,tracking,transfer,peers, --json FILE (peers)."),
             };
         }
 

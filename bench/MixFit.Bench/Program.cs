@@ -12,7 +12,8 @@ using F = TorchSharp.torch.nn.functional;
 // the ratios the precision core promises. Options: --steps N (default 20), --half-steps N for float16 runs
 // (default 10: float16 compute is emulated on most CPUs), --warmup N (default 3), --fit-rounds N (default 10),
 // --models small-cnn,resnet18,fit,data,tracking ("fit": Fit against the minimal loop; "data": the input pipeline;
-// "tracking": logging throughput and the tracker's cost inside Fit; "transfer": ResNet50 full vs frozen).
+// "tracking": logging throughput and the tracker's cost inside Fit; "transfer": ResNet50 full vs frozen; "peers", not
+// in the default set: the configurations bench/peers compares with PyTorch, --json FILE writes them).
 if (args.Length == 4 && args[0] == "--transfer-child")
 {
     TransferBenchmark.Child(args[1], args[2] == "frozen", int.Parse(args[3], CultureInfo.InvariantCulture));
@@ -104,6 +105,11 @@ if (options.Models.Contains("data"))
 if (options.Models.Contains("tracking"))
 {
     TrackingBenchmark.Run(options.FitRounds);
+}
+
+if (options.Models.Contains("peers"))
+{
+    PeerBenchmark.Run(options);
 }
 
 if (options.Models.Contains("transfer"))

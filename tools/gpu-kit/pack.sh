@@ -58,6 +58,8 @@ if [ $sources = 1 ]; then
   git -C "$native" rev-parse HEAD >"$kit/TorchSharp/COMMIT" 2>/dev/null || echo "unknown (not a git checkout)" >"$kit/TorchSharp/COMMIT"
 fi
 cp "$repo/tools/build-torchsharp-shim.sh" "$repo/tools/gpu-kit/run.sh" "$repo/tools/gpu-kit/torch_amp_bench.py" "$repo/tools/gpu-kit/results.py" "$repo/tools/native/mixfit_cuda_memory.cpp" "$kit/"
+# The shim script's compatibility entries beside it, where it looks for them: a wheel of libtorch 2.12+ builds as-is.
+cp -r "$repo/tools/torchsharp-compat" "$kit/torchsharp-compat"
 cp "$repo/data/fashion-mnist/train-images-idx3-ubyte.gz" "$repo/data/fashion-mnist/train-labels-idx1-ubyte.gz" "$repo/data/fashion-mnist/LICENSE" "$kit/data/fashion-mnist/"
 { echo "mixfit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$repo" diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"; echo "packed $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(uname -n)"; echo ".NET runtime $(basename "$runtime")"; } >"$kit/VERSION"
 

@@ -87,8 +87,10 @@ elif [ ! -f "$torch_dir/lib/libtorch_cpu.so" ]; then
   echo "run.sh: no libtorch under '$torch_dir'" >&2; torch_dir=""
 fi
 
-# 2. The shim, against that libtorch.
+# 2. The shim, against that libtorch (27 units with the compatibility replacements a libtorch 2.12+ needs: about a
+# minute on 16 cores, four on 2, where the kit is rehearsed).
 shim=""
+shim_limit=200; [ "$(nproc)" -lt 8 ] && shim_limit=480
 if [ -n "$prebuilt" ]; then
   shim="$prebuilt"
   echo "| shim | prebuilt | 0 | - | $prebuilt |" >>"$results"
@@ -97,7 +99,7 @@ elif [ -z "$torch_dir" ]; then
 elif [ ! -d "$kit/TorchSharp/src/Native" ]; then
   skip shim "the kit was packed without TorchSharp's sources: pass --prebuilt-shim"
 elif extra=(); [ -f "$torch_dir/lib/libc10_cuda.so" ] && extra=(--extra "$kit/mixfit_cuda_memory.cpp"); \
-    stage shim 200 "TorchSharp $(cut -c1-8 "$kit/TorchSharp/COMMIT" 2>/dev/null) against $torch_dir, $(nproc) jobs${extra[*]:+, with the CUDA memory statistics}" \
+    stage shim "$shim_limit" "TorchSharp $(cut -c1-8 "$kit/TorchSharp/COMMIT" 2>/dev/null) against $torch_dir, $(nproc) jobs${extra[*]:+, with the CUDA memory statistics}" \
     bash "$kit/build-torchsharp-shim.sh" --torchsharp "$kit/TorchSharp" --libtorch "$torch_dir" --out "$out/shim" --jobs "$(nproc)" ${extra[@]+"${extra[@]}"}; then
   shim="$out/shim/libLibTorchSharp.so"
 fi

@@ -1,4 +1,5 @@
 using MixFit.Kernels;
+using MixFit.Native;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -110,10 +111,15 @@ def sgd(params: List[Tensor], grads: List[Tensor], bufs: List[Tensor], wd: float
     /// <summary>
     /// libtorch 2.10's CPU <c>_fused_sgd_</c> leaves every whole SIMD block of a float16/bfloat16 parameter unchanged
     /// (only the remainder of its length moves: PyTorch issue 191763, fixed after 2.10), so half-precision
-    /// parameters on the CPU take the managed update. CUDA's kernel is not affected.
+    /// parameters on the CPU take the managed update there. libtorch 2.14.1's kernel was checked and updates them
+    /// (tools/current-libtorch), so from 2.14 on they take the fused one; 2.11-2.13 were never checked and keep the
+    /// managed update. CUDA's kernel is not affected.
     /// </summary>
     private protected override bool FusedSupports(ScalarType dtype, DeviceType device) =>
-        device != DeviceType.CPU || (dtype != ScalarType.Float16 && dtype != ScalarType.BFloat16);
+        device != DeviceType.CPU || (dtype != ScalarType.Float16 && dtype != ScalarType.BFloat16) || CpuHalfKernelFixed.Value;
+
+    private static readonly Lazy<bool> CpuHalfKernelFixed = new(() =>
+        System.Version.TryParse(LibTorchBuild.Current.Version, out var loaded) && loaded >= new System.Version(2, 14));
 
     private protected override void FusedStep(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, Tensor foundInf, double learningRate)
     {

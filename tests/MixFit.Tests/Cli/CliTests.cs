@@ -46,7 +46,9 @@ public sealed class CliTests : IDisposable
         Assert.Contains("probe ms/step", output);
         Assert.True(File.Exists(P("out/report.html")));
         Assert.True(File.Exists(P("out/charts/loss.png")));
-        Assert.Contains("small-cnn-mixed_bfloat16", File.ReadAllText(P("out/report.html")));
+        // The report holds every run that trained (which policies train depends on this machine's probe, as above).
+        string report = File.ReadAllText(P("out/report.html"));
+        Assert.All(probed.Where(p => p.Value.Run), p => Assert.Contains($"small-cnn-{p.Key}", report));
     }
 
     [Fact]
@@ -127,7 +129,7 @@ public sealed class CliTests : IDisposable
 
         var doctor = CliRunner.Run("doctor");
         Assert.True(doctor.ExitCode == 0, doctor.Error);
-        Assert.Contains("libtorch      2.10", doctor.Output);
+        Assert.Contains($"libtorch      {ExpectedLibTorch.MajorMinor}", doctor.Output);
         Assert.Contains("AVX512-BF16", doctor.Output);
         Assert.Matches(@"BFloat16\s+matmul\s+\d+\.\d\s+conv2d\s+\d+\.\d\s+\(\d+\.\d\dx\)", doctor.Output);
         Assert.Matches(@"small-cnn 28x28\s+\d+\.\d\s+\d+\.\d \(\d\.\d\dx", doctor.Output);

@@ -37,7 +37,7 @@ public sealed class GpuKitTests : IDisposable
 
         var list = RepositoryFiles.Run("tar", $"-tJf {kitFile}");
         var files = list.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        foreach (var needed in new[] { "dotnet/dotnet", "app/MixFit.Cli.dll", "app/MixFit.GpuChecks.dll", "run.sh", "build-torchsharp-shim.sh", "torch_amp_bench.py", "results.py", "data/fashion-mnist/train-images-idx3-ubyte.gz", "TorchSharp/src/Native/LibTorchSharp/THSTorch.cpp" })
+        foreach (var needed in new[] { "dotnet/dotnet", "app/MixFit.Cli.dll", "app/MixFit.GpuChecks.dll", "run.sh", "build-torchsharp-shim.sh", "torch_amp_bench.py", "results.py", "data/fashion-mnist/train-images-idx3-ubyte.gz", "TorchSharp/src/Native/LibTorchSharp/THSTorch.cpp", "torchsharp-compat/compat.tsv", "torchsharp-compat/strip-functions.awk", "torchsharp-compat/named_tensors_removed.cpp", "torchsharp-compat/autograd_intrusive_nodes.cpp" })
         {
             Assert.Contains(files, f => f.EndsWith("mixfit-gpu-kit/" + needed, StringComparison.Ordinal));
         }
