@@ -30,6 +30,16 @@ bool all_wildcards(const char** names, int64_t length)
     return true;
 }
 
+// rename and refine_names: names that name nothing give an alias of the tensor; any real name is an error.
+Tensor alias_if_unnamed(Tensor tensor, const char** names, int64_t nLength, const char* what)
+{
+    CATCH(
+        if (!all_wildcards(names, nLength)) throw std::runtime_error(removed(what));
+        return ResultTensor(tensor->alias());
+    );
+    return nullptr;
+}
+
 }  // namespace
 
 bool THSTensor_has_names(Tensor tensor)
@@ -47,11 +57,7 @@ void THSTensor_names(Tensor tensor, const char** (*allocator)(size_t length))
 
 Tensor THSTensor_rename(Tensor tensor, const char** names, int64_t nLength)
 {
-    CATCH(
-        if (!all_wildcards(names, nLength)) throw std::runtime_error(removed("rename"));
-        return ResultTensor(tensor->alias());
-    );
-    return nullptr;
+    return alias_if_unnamed(tensor, names, nLength, "rename");
 }
 
 void THSTensor_rename_(Tensor tensor, const char** names, int64_t nLength)
@@ -64,11 +70,7 @@ void THSTensor_rename_(Tensor tensor, const char** names, int64_t nLength)
 
 Tensor THSTensor_refine_names(Tensor tensor, const char** names, int64_t nLength)
 {
-    CATCH(
-        if (!all_wildcards(names, nLength)) throw std::runtime_error(removed("refine_names"));
-        return ResultTensor(tensor->alias());
-    );
-    return nullptr;
+    return alias_if_unnamed(tensor, names, nLength, "refine_names");
 }
 
 Tensor THSTensor_align_to(Tensor tensor, const char** names, int64_t nLength)
