@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MixFit.Callbacks;
@@ -15,10 +16,17 @@ namespace MixFit.Bench;
 /// The .NET side of the PyTorch comparison (bench/peers): the small CNN (batch 128, 28x28) and ResNet18 (batch 16,
 /// 64x64) under float32 and mixed_bfloat16 with Adam (lr 1e-3), as TorchSharp's hand loop, MixFit's minimal loop
 /// (<see cref="PrecisionStrategy"/> + <see cref="Adam"/>) and MixFit's <c>Fit</c> (one Fit of all the steps, loss
-/// only, no console). All configurations of a workload take turns one step each (<see cref="TurnTaking"/>), Fit's
-/// steps included; the median ms/step of each is printed and, with <c>--json FILE</c>, written for
+/// only, no console). The median ms/step of each is printed and, with <c>--json FILE</c>, written for
 /// bench/peers/table.py to put beside PyTorch's.
 /// </summary>
+/// <remarks>
+/// Every loop runs on the main thread: a libtorch step measured off the main thread is much slower (84 vs 131 ms for
+/// ResNet18 here, BENCHMARKS.md), so threads would measure that, not the loops. The configurations still take turns
+/// one step each: a <c>Fit</c> owns its iteration, so each Fit in turn drives a round, and from its batch-begin
+/// callback every hand-written loop takes one step between two of Fit's. A Fit step is timed from one batch-begin to
+/// the next (the step, its batch-end callbacks and the next batch); a hand-written loop takes a step in each Fit's
+/// round, so it has twice the samples.
+/// </remarks>
 internal static class PeerBenchmark
 {
     public static void Run(BenchOptions options)
@@ -28,27 +36,28 @@ internal static class PeerBenchmark
         foreach (var workload in new[] { Workload.SmallCnnBatch128(), Workload.ResNet18Batch16() })
         {
             Console.WriteLine();
-            Console.WriteLine($"peers: {workload.Name}, {options.Steps} steps after {options.Warmup} warm-up, taking turns one step each");
-            var turns = new TurnTaking();
-            var configs = new[]
+            Console.WriteLine($"peers: {workload.Name}, {options.Steps} steps after {options.Warmup} warm-up, taking turns one step each on the main thread");
+            var loops = new List<SteppedLoop>
             {
-                turns.Add("TorchSharp hand loop, float32 + torch.optim.Adam", options.Warmup, p => HandLoop(workload, options.Steps + options.Warmup, p)),
-                turns.Add("MixFit minimal loop, float32", options.Warmup, p => MinimalLoop(workload, DTypePolicy.Float32, options.Steps + options.Warmup, p)),
-                turns.Add("MixFit minimal loop, mixed_bfloat16", options.Warmup, p => MinimalLoop(workload, DTypePolicy.MixedBFloat16, options.Steps + options.Warmup, p)),
-                turns.Add("MixFit Fit, float32", options.Warmup, p => FitLoop(workload, DTypePolicy.Float32, options.Steps + options.Warmup, p)),
-                turns.Add("MixFit Fit, mixed_bfloat16", options.Warmup, p => FitLoop(workload, DTypePolicy.MixedBFloat16, options.Steps + options.Warmup, p)),
+                new("TorchSharp hand loop, float32 + torch.optim.Adam", options.Warmup, HandStep(workload)),
+                new("MixFit minimal loop, float32", options.Warmup, MinimalStep(workload, DTypePolicy.Float32)),
+                new("MixFit minimal loop, mixed_bfloat16", options.Warmup, MinimalStep(workload, DTypePolicy.MixedBFloat16)),
             };
-            turns.Run();
-            foreach (var config in configs)
+            var fits = new[]
             {
-                double median = Median(config.Times);
-                Console.WriteLine($"  {config.Label,-52} {median,9:F1} ms/step ({config.Times.Count} steps)");
+                RunFit("MixFit Fit, float32", workload, DTypePolicy.Float32, options, loops),
+                RunFit("MixFit Fit, mixed_bfloat16", workload, DTypePolicy.MixedBFloat16, options, loops),
+            };
+            foreach (var (label, times) in loops.Select(l => (l.Label, l.Times)).Concat(fits))
+            {
+                double median = Median(times);
+                Console.WriteLine($"  {label,-52} {median,9:F1} ms/step ({times.Count} steps)");
                 rows.Add(new JsonObject
                 {
                     ["workload"] = workload.Name.Split(' ')[0],
-                    ["config"] = config.Label,
+                    ["config"] = label,
                     ["median_ms"] = Math.Round(median, 2),
-                    ["steps"] = config.Times.Count,
+                    ["steps"] = times.Count,
                 });
             }
         }
@@ -68,47 +77,70 @@ internal static class PeerBenchmark
         }
     }
 
-    private static void HandLoop(Workload workload, int steps, TurnTaking.Participant turn)
+    private static Action HandStep(Workload workload)
     {
         var model = workload.NewModel();
         var optimizer = optim.Adam(model.parameters(), 1e-3);
-        for (int i = 0; i < steps; i++)
+        return () =>
         {
-            turn.Step();
             using var scope = NewDisposeScope();
             var loss = F.cross_entropy(model.call(workload.X), workload.Y);
             optimizer.zero_grad();
             loss.backward();
             optimizer.step();
-        }
+        };
     }
 
-    private static void MinimalLoop(Workload workload, DTypePolicy policy, int steps, TurnTaking.Participant turn)
+    private static Action MinimalStep(Workload workload, DTypePolicy policy)
     {
         var model = workload.NewModel();
         var precision = PrecisionStrategy.Create(policy);
         var optimizer = new Adam(precision.Prepare(model, CPU), 1e-3);
-        for (int i = 0; i < steps; i++)
+        return () =>
         {
-            turn.Step();
             using var scope = NewDisposeScope();
             var logits = precision.ConvertOutput(model.call(precision.ConvertInput(workload.X)));
             precision.Backward(F.cross_entropy(logits, workload.Y));
             precision.Step(optimizer);
-        }
+        };
     }
 
-    private static void FitLoop(Workload workload, DTypePolicy policy, int steps, TurnTaking.Participant turn)
+    /// <summary>One Fit of warm-up + steps + 1 batches (its last step is not timed: it ends with Fit's own ending); between two of its steps each hand-written loop takes one.</summary>
+    private static (string Label, List<double> Times) RunFit(string label, Workload workload, DTypePolicy policy, BenchOptions options, List<SteppedLoop> loops)
     {
+        var times = new List<double>();
+        var watch = new Stopwatch();
+        int begun = 0;
         var trainer = new Trainer(workload.NewModel(), CPU);
         trainer.Compile(new CompileOptions { Policy = policy, Optimizer = new OptimizerConfig { Name = "adam", LearningRate = 1e-3 } });
-        trainer.Fit(new RepeatedBatch(workload.X, workload.Y, steps), new FitOptions
+        trainer.Fit(new RepeatedBatch(workload.X, workload.Y, options.Steps + options.Warmup + 1), new FitOptions
         {
             Epochs = 1,
             Verbose = 0,
             Output = TextWriter.Null,
-            Callbacks = new Callback[] { new LambdaCallback { BatchBegin = (_, _) => turn.Step() } },
+            Callbacks = new Callback[]
+            {
+                new LambdaCallback
+                {
+                    BatchBegin = (_, _) =>
+                    {
+                        if (begun++ > 0)
+                        {
+                            if (begun - 1 > options.Warmup)
+                            {
+                                times.Add(watch.Elapsed.TotalMilliseconds);
+                            }
+
+                            loops.ForEach(l => l.Step());
+                        }
+
+                        watch.Restart();
+                    },
+                },
+            },
         });
+        loops.ForEach(l => l.Step());    // the turn after Fit's last step (its own ending is not timed)
+        return (label, times);
     }
 
     private static double Median(List<double> values)
@@ -116,6 +148,27 @@ internal static class PeerBenchmark
         var sorted = values.Order().ToArray();
         return sorted.Length == 0 ? double.NaN
             : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    /// <summary>A hand-written loop stepped from outside: its label, its step and its timed steps.</summary>
+    private sealed class SteppedLoop(string label, int warmup, Action step)
+    {
+        private int taken;
+
+        public string Label => label;
+
+        /// <summary>The measured step times in milliseconds (the warm-up steps left out).</summary>
+        public List<double> Times { get; } = new();
+
+        public void Step()
+        {
+            long start = Stopwatch.GetTimestamp();
+            step();
+            if (taken++ >= warmup)
+            {
+                Times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            }
+        }
     }
 
     /// <summary>One batch, yielded <paramref name="steps"/> times in one epoch, as the hand loops feed it.</summary>

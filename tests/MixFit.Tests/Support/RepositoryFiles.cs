@@ -38,6 +38,41 @@ internal static class RepositoryFiles
         return Path.Combine(folder, "torch");
     }
 
+    /// <summary>
+    /// The libtorch and the shim this test process runs on, as a user's torch folder and a prebuilt shim for the tools
+    /// that take them (the GPU kit): in a plain build <see cref="StandInTorch"/> and TorchSharp's own shim (weak-patched
+    /// by the build); in a run on another libtorch (<see cref="ExpectedLibTorch.IsExternal"/>, tools/current-libtorch)
+    /// <paramref name="folder"/>/torch/lib holding the libtorch libraries this process loaded (hard links, copies where
+    /// links fail) and the shim the external build put next to the test binaries.
+    /// </summary>
+    public static (string TorchDir, string Shim) TorchOfThisRun(string folder)
+    {
+        if (!ExpectedLibTorch.IsExternal)
+        {
+            return (StandInTorch(folder), Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "libLibTorchSharp.so"));
+        }
+
+        using (TorchSharp.torch.zeros(1))
+        {
+            // Loads libtorch, so /proc/self/maps names it.
+        }
+
+        string loaded = MixFit.Native.LoadedLibraries.Find("libtorch_cpu") ?? throw new InvalidOperationException("libtorch_cpu is not loaded in this test process");
+        string lib = Path.Combine(folder, "torch", "lib");
+        Directory.CreateDirectory(lib);
+        foreach (var name in new[] { "libc10", "libtorch_cpu", "libtorch" })
+        {
+            string source = Directory.GetFiles(Path.GetDirectoryName(loaded)!, name + ".so*").Select(f => new FileInfo(f)).First(f => f.LinkTarget is null).FullName;
+            string target = Path.Combine(lib, name + ".so");
+            if (Run("ln", $"\"{source}\" \"{target}\"").ExitCode != 0)
+            {
+                File.Copy(source, target);
+            }
+        }
+
+        return (Path.Combine(folder, "torch"), Path.Combine(AppContext.BaseDirectory, "libLibTorchSharp.so"));
+    }
+
     /// <summary>Runs a command (from <paramref name="workingDirectory"/>, default the repository root); its exit code and output. Fails the test after <paramref name="minutes"/>.</summary>
     public static (int ExitCode, string Output) Run(string file, string arguments, string? workingDirectory = null, int minutes = 8)
     {
