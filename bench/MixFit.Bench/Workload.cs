@@ -18,7 +18,9 @@ internal sealed class Workload
         X = x;
         Y = y;
         manual_seed(0);
-        initial = factory().state_dict();
+        // Copies: the template model's own tensors die with it when the GC finalises it.
+        using var template = factory();
+        initial = template.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
     }
 
     public string Name { get; }

@@ -131,7 +131,8 @@ def adam(params: List[Tensor], grads: List[Tensor], m: List[Tensor], v: List[Ten
         return state;
     }
 
-    private protected override void FusedStep(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, Tensor foundInf, double learningRate)
+    /// <inheritdoc />
+    protected override void FusedStep(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, Tensor foundInf, double learningRate)
     {
         Fused.Invoke(
             "adam", ParametersAt(indices), grads.ToArray(), Pick(expAvg, indices), Pick(expAvgSq, indices), Pick(maxExpAvgSq, indices),
@@ -140,10 +141,10 @@ def adam(params: List[Tensor], grads: List[Tensor], m: List[Tensor], v: List[Ten
     }
 
     /// <summary>The loaded step counts are read back when the managed update next needs them.</summary>
-    private protected override void OnStateLoaded() => hostSteps = null;
+    protected override void OnStateLoaded() => hostSteps = null;
 
     /// <summary>PyTorch's single-tensor Adam, parameter by parameter.</summary>
-    private protected override void ManagedStep(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, double learningRate)
+    protected override void ManagedStep(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, double learningRate)
     {
         if (hostSteps is null)
         {

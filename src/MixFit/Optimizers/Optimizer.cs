@@ -19,6 +19,10 @@ namespace MixFit.Optimizers;
 /// <para>Build an optimizer after the model is prepared by a precision strategy: preparing converts the model and
 /// creates new parameter objects. State tensors are created eagerly, outside any dispose scope. Optimizers never
 /// clear gradients: under a <see cref="MixFit.Precision.PrecisionStrategy"/> its <c>Step</c> does.</para>
+/// <para>Your own optimizer: subclass with the public-facing constructor, implement <see cref="ManagedStep"/> and
+/// <see cref="StateDict"/> (and <see cref="FusedStep"/> if you pass <c>fused: true</c>), and give it to
+/// <c>CompileOptions.OptimizerFactory</c>. Loss scaling, skipping on overflow, clipping, learning-rate scales and
+/// checkpoints then work as for the built-ins (README, "Your own optimizer").</para>
 /// </remarks>
 public abstract class Optimizer : IDisposable
 {
@@ -28,7 +32,24 @@ public abstract class Optimizer : IDisposable
     private double learningRate;
     private bool disposed;
 
-    /// <summary>Creates the optimizer over <paramref name="parameters"/> (those without <c>requires_grad</c> are ignored).</summary>
+    /// <summary>
+    /// Creates a user optimizer over <paramref name="parameters"/> (those without <c>requires_grad</c> are ignored):
+    /// the base of an optimizer written in your own assembly. Override <see cref="ManagedStep"/> (required) and
+    /// <see cref="StateDict"/>; create state with <see cref="NewState"/>. With <paramref name="fused"/> true, also
+    /// override <see cref="FusedStep"/>, a step that honours the overflow flag on the device (no host read).
+    /// </summary>
+    /// <param name="parameters">The parameters to update (build the optimizer after a precision strategy's <c>Prepare</c>: its parameters are the float32 masters).</param>
+    /// <param name="learningRate">The learning rate; positive.</param>
+    /// <param name="fused">Whether steps run <see cref="FusedStep"/> (default false: <see cref="ManagedStep"/>, one host read of the overflow flag per step under loss scaling).</param>
+    /// <exception cref="ArgumentException">No trainable parameters.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A non-positive or non-finite learning rate.</exception>
+    protected Optimizer(IEnumerable<Parameter> parameters, double learningRate, bool fused = false)
+        : this(parameters, learningRate)
+    {
+        IsFused = fused;
+    }
+
+    /// <summary>Creates a built-in optimizer whose fused implementation is <paramref name="fusedKernel"/>.</summary>
     /// <param name="parameters">The parameters to update.</param>
     /// <param name="learningRate">The learning rate; positive.</param>
     /// <param name="fused">null: the fused implementation where this libtorch compiles it; true: require it; false: the managed one.</param>
@@ -36,6 +57,18 @@ public abstract class Optimizer : IDisposable
     /// <exception cref="ArgumentException">No trainable parameters, or a non-positive learning rate.</exception>
     /// <exception cref="NotSupportedException"><paramref name="fused"/> is true and this libtorch cannot compile the fused kernel.</exception>
     private protected Optimizer(IEnumerable<Parameter> parameters, double learningRate, bool? fused, TorchScriptFunctions fusedKernel)
+        : this(parameters, learningRate)
+    {
+        IsFused = fused switch
+        {
+            false => false,
+            true => fusedKernel.Available ? true : throw new NotSupportedException(
+                $"The fused {GetType().Name} kernel is not available with this libtorch build (TorchScript compilation failed); pass fused: null or false."),
+            null => fusedKernel.Available,
+        };
+    }
+
+    private Optimizer(IEnumerable<Parameter> parameters, double learningRate)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         Parameters = parameters.Where(p => p.requires_grad).ToArray();
@@ -46,14 +79,6 @@ public abstract class Optimizer : IDisposable
 
         LearningRate = learningRate;
         scales = Enumerable.Repeat(1.0, Parameters.Count).ToArray();
-        FusedKernel = fusedKernel;
-        IsFused = fused switch
-        {
-            false => false,
-            true => fusedKernel.Available ? true : throw new NotSupportedException(
-                $"The fused {GetType().Name} kernel is not available with this libtorch build (TorchScript compilation failed); pass fused: null or false."),
-            null => fusedKernel.Available,
-        };
     }
 
     /// <summary>The parameters this optimizer updates.</summary>
@@ -73,9 +98,6 @@ public abstract class Optimizer : IDisposable
 
     /// <summary>The learning-rate scale of every parameter, in <see cref="Parameters"/> order.</summary>
     public IReadOnlyList<double> LearningRateScales => scales;
-
-    /// <summary>The fused implementation's TorchScript functions.</summary>
-    private protected TorchScriptFunctions FusedKernel { get; }
 
     /// <summary>
     /// Updates every parameter that has a gradient. When <paramref name="foundInf"/> is a non-zero 0-dim tensor the
@@ -196,29 +218,36 @@ public abstract class Optimizer : IDisposable
     /// <summary>
     /// The fused update, at <paramref name="learningRate"/>, of the parameters at <paramref name="indices"/> whose gradients are
     /// <paramref name="grads"/>; must leave everything unchanged when the 0-dim <paramref name="foundInf"/> is non-zero, without reading it on the host.
-    /// Runs under <c>no_grad</c>.
+    /// Runs under <c>no_grad</c>, in a dispose scope. Only called when <see cref="IsFused"/>; the default throws.
     /// </summary>
-    private protected abstract void FusedStep(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, Tensor foundInf, double learningRate);
+    /// <exception cref="NotSupportedException">The optimizer was created with <c>fused: true</c> but does not override this.</exception>
+    protected virtual void FusedStep(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, Tensor foundInf, double learningRate) =>
+        throw new NotSupportedException($"{GetType().Name} was created with fused: true but does not override FusedStep; override it or pass fused: false.");
 
     /// <summary>
     /// Whether the fused kernel updates parameters of <paramref name="dtype"/> on <paramref name="device"/> correctly;
     /// groups it does not are updated by the managed implementation (one host read of the overflow flag per step).
     /// Default: every dtype and device.
     /// </summary>
-    private protected virtual bool FusedSupports(ScalarType dtype, DeviceType device) => true;
+    protected virtual bool FusedSupports(ScalarType dtype, DeviceType device) => true;
 
-    /// <summary>The managed update (only called for a step that is not skipped). Runs under <c>no_grad</c>.</summary>
-    private protected abstract void ManagedStep(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, double learningRate);
+    /// <summary>
+    /// The managed update, at <paramref name="learningRate"/>, of the parameters at <paramref name="indices"/> (into
+    /// <see cref="Parameters"/>) whose gradients are <paramref name="grads"/> (unscaled, clipped, finite: it is only
+    /// called for a step that is not skipped). Update the parameters and the state in place. Runs under
+    /// <c>no_grad</c>, in a dispose scope: temporaries need no disposing.
+    /// </summary>
+    protected abstract void ManagedStep(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, double learningRate);
 
     /// <summary>Picks the entries of <paramref name="all"/> at <paramref name="indices"/> (empty stays empty).</summary>
-    private protected static Tensor[] Pick(Tensor[] all, IReadOnlyList<int> indices) =>
+    protected static Tensor[] Pick(Tensor[] all, IReadOnlyList<int> indices) =>
         all.Length == 0 || indices.Count == all.Length ? all : indices.Select(i => all[i]).ToArray();
 
     /// <summary>The parameters at <paramref name="indices"/>.</summary>
-    private protected Tensor[] ParametersAt(IReadOnlyList<int> indices) => indices.Select(i => (Tensor)Parameters[i]).ToArray();
+    protected Tensor[] ParametersAt(IReadOnlyList<int> indices) => indices.Select(i => (Tensor)Parameters[i]).ToArray();
 
     /// <summary>Creates a state tensor shaped like <paramref name="like"/> (zeros), owned by this optimizer and outside any dispose scope.</summary>
-    private protected Tensor NewState(Tensor like, ScalarType? dtype = null, bool scalar = false)
+    protected Tensor NewState(Tensor like, ScalarType? dtype = null, bool scalar = false)
     {
         var t = scalar
             ? zeros(Array.Empty<long>(), dtype ?? ScalarType.Float32, like.device)
@@ -229,7 +258,7 @@ public abstract class Optimizer : IDisposable
     }
 
     /// <summary>Called after <see cref="LoadStateDict"/> copied saved state into <see cref="StateDict"/>'s tensors (e.g. to read host-side flags back).</summary>
-    private protected virtual void OnStateLoaded()
+    protected virtual void OnStateLoaded()
     {
     }
 

@@ -107,13 +107,14 @@ def rmsprop(params: List[Tensor], grads: List[Tensor], square_avgs: List[Tensor]
         return state;
     }
 
-    private protected override void FusedStep(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, Tensor foundInf, double learningRate) =>
+    /// <inheritdoc />
+    protected override void FusedStep(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, Tensor foundInf, double learningRate) =>
         Fused.Invoke(
             "rmsprop", ParametersAt(indices), grads.ToArray(), Pick(squareAvgs, indices), Pick(gradAvgs, indices), Pick(buffers, indices),
             learningRate, Alpha, Epsilon, WeightDecay, Momentum, Centered, foundInf);
 
     /// <summary>PyTorch's single-tensor RMSprop, parameter by parameter.</summary>
-    private protected override void ManagedStep(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, double learningRate)
+    protected override void ManagedStep(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, double learningRate)
     {
         for (int k = 0; k < indices.Count; k++)
         {

@@ -95,7 +95,7 @@ def sgd(params: List[Tensor], grads: List[Tensor], bufs: List[Tensor], wd: float
     }
 
     /// <summary>Reads the loaded <c>momentum_started</c> flags back to the host (one sync per load).</summary>
-    private protected override void OnStateLoaded()
+    protected override void OnStateLoaded()
     {
         startedParameters.Clear();
         if (startedFlags.Length > 0)
@@ -115,13 +115,14 @@ def sgd(params: List[Tensor], grads: List[Tensor], bufs: List[Tensor], wd: float
     /// (tools/current-libtorch), so from 2.14 on they take the fused one; 2.11-2.13 were never checked and keep the
     /// managed update. CUDA's kernel is not affected.
     /// </summary>
-    private protected override bool FusedSupports(ScalarType dtype, DeviceType device) =>
+    protected override bool FusedSupports(ScalarType dtype, DeviceType device) =>
         device != DeviceType.CPU || (dtype != ScalarType.Float16 && dtype != ScalarType.BFloat16) || CpuHalfKernelFixed.Value;
 
     private static readonly Lazy<bool> CpuHalfKernelFixed = new(() =>
         System.Version.TryParse(LibTorchBuild.Current.Version, out var loaded) && loaded >= new System.Version(2, 14));
 
-    private protected override void FusedStep(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, Tensor foundInf, double learningRate)
+    /// <inheritdoc />
+    protected override void FusedStep(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, Tensor foundInf, double learningRate)
     {
         Fused.Invoke(
             "sgd", ParametersAt(indices), grads.ToArray(), Pick(buffers, indices), WeightDecay, Momentum, learningRate,
@@ -130,7 +131,7 @@ def sgd(params: List[Tensor], grads: List[Tensor], bufs: List[Tensor], wd: float
     }
 
     /// <summary>PyTorch's single-tensor SGD, parameter by parameter.</summary>
-    private protected override void ManagedStep(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, double learningRate)
+    protected override void ManagedStep(IReadOnlyList<int> indices, IReadOnlyList<Tensor> grads, double learningRate)
     {
         bool first = IsFirstStep(indices);
         for (int k = 0; k < indices.Count; k++)

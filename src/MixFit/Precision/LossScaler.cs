@@ -101,6 +101,18 @@ public sealed class LossScaler : IDisposable
         return loss.to(ScalarType.Float32) * scale!;
     }
 
+    /// <summary>Divides the scale out of <paramref name="scaled"/> (differentiable, on the device; unchanged when disabled).</summary>
+    internal Tensor Unscaled(Tensor scaled)
+    {
+        if (!IsEnabled)
+        {
+            return scaled;
+        }
+
+        EnsureState(scaled.device);
+        return scaled * invScale!.to(scaled.dtype);
+    }
+
     /// <summary>
     /// Divides the scale out of <paramref name="optimizer"/>'s gradients in place and records whether any was inf or NaN.
     /// Call it before clipping; <see cref="Step"/> calls it when you did not.

@@ -16,7 +16,7 @@ namespace MixFit.Precision;
 /// <para>Normalisation layers (BatchNorm, LayerNorm, GroupNorm, InstanceNorm) keep float32 parameters and running
 /// statistics; libtorch computes their statistics in float32 from half-precision inputs and returns the input's
 /// dtype. Their parameters are their own masters. Overridden float32 modules likewise.</para>
-/// <para>Per iteration: <see cref="PrecisionStrategy.Backward"/> moves the half-precision gradients onto float32
+/// <para>Per iteration: <see cref="PrecisionStrategy.Backward(Tensor)"/> moves the half-precision gradients onto float32
 /// master gradients (copy on the first micro-batch, add on later ones, so accumulation happens in float32); the
 /// step unscales and checks the master gradients, steps or skips, and copies the masters into the model. With
 /// fused kernels each of these is one native call for all parameters, with no device-to-host sync.</para>

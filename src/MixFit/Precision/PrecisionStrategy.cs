@@ -33,7 +33,7 @@ namespace MixFit.Precision;
 ///     StepOutcome outcome = precision.Step(optimizer);                              // unscale, check, step or skip, update, clear gradients
 /// }
 /// </code>
-/// <para>Gradient accumulation: call <see cref="Backward"/> for every micro-batch and <see cref="Step(Optimizer, GradientClipping?)"/>
+/// <para>Gradient accumulation: call <see cref="Backward(Tensor)"/> for every micro-batch and <see cref="Step(Optimizer, GradientClipping?)"/>
 /// at the boundary only. The strategy alone clears gradients: <see cref="Step(Optimizer, GradientClipping?)"/> consumes them.</para>
 /// <para>Cost: nothing here synchronises with the device under the fused kernels except <see cref="GetLossScale"/>
 /// and <see cref="GetState"/>. Every member but <see cref="Create(DTypePolicy?, PrecisionOptions?)"/>,
@@ -43,6 +43,7 @@ namespace MixFit.Precision;
 public class PrecisionStrategy : IDisposable
 {
     private readonly List<Action> hookRemovers = new();
+    private readonly OptimizerScalers ownScalers = new();
     private IReadOnlyDictionary<string, DTypePolicy> modulePolicies = new Dictionary<string, DTypePolicy>();
     private IReadOnlyList<Parameter> parameters = Array.Empty<Parameter>();
     private IReadOnlyList<string> parameterNames = Array.Empty<string>();
@@ -160,6 +161,23 @@ public class PrecisionStrategy : IDisposable
     }
 
     /// <summary>
+    /// The trainable parameters (float32 masters under a mixed policy) of the module at <paramref name="modulePath"/>
+    /// (e.g. <c>generator</c>; "" is the whole model), in model order: what a second optimizer of a custom step is built over.
+    /// </summary>
+    /// <exception cref="ArgumentException">No trainable parameter lies under that path (the top-level modules are listed).</exception>
+    public IReadOnlyList<Parameter> ParametersUnder(string modulePath)
+    {
+        ArgumentNullException.ThrowIfNull(modulePath);
+        RequirePrepared();
+        var found = Enumerable.Range(0, parameters.Count)
+            .Where(i => modulePath.Length == 0 || parameterNames[i] == modulePath || parameterNames[i].StartsWith(modulePath + ".", StringComparison.Ordinal))
+            .Select(i => parameters[i])
+            .ToArray();
+        return found.Length > 0 ? found : throw new ArgumentException(
+            $"No trainable parameter lies under \"{modulePath}\"; the model's top-level modules with trainable parameters are: {string.Join(", ", parameterNames.Select(n => n.Split('.')[0]).Distinct())}.", nameof(modulePath));
+    }
+
+    /// <summary>
     /// Casts a floating input to the compute dtype and moves any input to the device. Integer tensors (labels, ids)
     /// keep their dtype.
     /// </summary>
@@ -192,18 +210,68 @@ public class PrecisionStrategy : IDisposable
     }
 
     /// <summary>Backpropagates the loss multiplied by the loss scale (in float32). Call once per micro-batch.</summary>
-    public void Backward(Tensor loss)
+    /// <exception cref="InvalidOperationException">The gradients since the last step were scaled by another optimizer's scaler (<see cref="AddLossScaler"/>).</exception>
+    public void Backward(Tensor loss) => Backward(loss, null);
+
+    /// <summary>
+    /// Backpropagates <paramref name="loss"/> multiplied by the loss scale of <paramref name="optimizer"/> (its own,
+    /// when <see cref="AddLossScaler"/> gave it one; the strategy's otherwise), for a step that has several optimizers
+    /// (a GAN's generator and discriminator). Then <see cref="Step(Optimizer, GradientClipping?)"/> that optimizer.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The gradients since the last step were scaled by another scaler: step first.</exception>
+    public void Backward(Tensor loss, Optimizer? optimizer)
     {
         ArgumentNullException.ThrowIfNull(loss);
         RequirePrepared();
-        Scaler.Scale(loss).backward();
+        var scaler = ownScalers.Begin(optimizer, Scaler);
+        scaler.Scale(loss).backward();
         AfterBackward();
+    }
+
+    /// <summary>
+    /// The loss multiplied by the loss scale of <paramref name="optimizer"/> (as <see cref="Backward(Tensor, Optimizer?)"/>
+    /// picks it), in float32, without backpropagating: for <c>autograd.grad</c> through the scaled graph (a gradient
+    /// penalty), whose results <see cref="Unscale"/> divides back. No sync.
+    /// </summary>
+    public Tensor ScaleLoss(Tensor loss, Optimizer? optimizer = null)
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        RequirePrepared();
+        return ownScalers.ScalerFor(optimizer, Scaler).Scale(loss);
+    }
+
+    /// <summary>
+    /// <paramref name="scaled"/> divided by the loss scale of <paramref name="optimizer"/>: gradients taken from a
+    /// <see cref="ScaleLoss"/> result with <c>autograd.grad</c>, back in true units (still inf/NaN after an overflow,
+    /// which the next <see cref="Step(Optimizer, GradientClipping?)"/> then skips). Differentiable; no sync. Without loss
+    /// scaling it returns <paramref name="scaled"/>.
+    /// </summary>
+    public Tensor Unscale(Tensor scaled, Optimizer? optimizer = null)
+    {
+        ArgumentNullException.ThrowIfNull(scaled);
+        RequirePrepared();
+        return ownScalers.ScalerFor(optimizer, Scaler).Unscaled(scaled);
+    }
+
+    /// <summary>
+    /// Gives <paramref name="optimizer"/> its own loss scaler, named <paramref name="name"/> (Keras: every
+    /// <c>LossScaleOptimizer</c> has its own scale): a GAN's discriminator and generator losses differ by orders of
+    /// magnitude, so one's overflow must not halve the other's scale. Same options as the strategy's scaler. Its scale
+    /// and skipped steps are logged as <c>{name}_loss_scale</c> and <c>{name}_skipped_steps</c>, and checkpointed by name.
+    /// </summary>
+    /// <exception cref="ArgumentException">The name is not lower-case letters, digits and '_', or is taken, or the optimizer already has one.</exception>
+    public void AddLossScaler(string name, Optimizer optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        RequirePrepared();
+        ownScalers.Add(name, optimizer, () => new LossScaler(Scaler.Options, Kernels) { AllowHalfGradients = Scaler.AllowHalfGradients });
     }
 
     /// <summary>
     /// Ends an iteration for one optimizer: unscale the gradients once, clip the unscaled gradients, check them for
     /// inf/NaN, step or skip, update the loss scale, clear the gradients.
     /// </summary>
+    /// <exception cref="InvalidOperationException">The gradients were scaled by another optimizer's scaler.</exception>
     public StepOutcome Step(Optimizer optimizer, GradientClipping? clipping = null)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -214,14 +282,16 @@ public class PrecisionStrategy : IDisposable
     /// Ends an iteration for several optimizers (e.g. a base and a head): each is unscaled, clipped and stepped or
     /// skipped; the scale is updated once; the gradients are cleared.
     /// </summary>
+    /// <exception cref="InvalidOperationException">The optimizers do not share one scaler, or the gradients were scaled by another.</exception>
     public IReadOnlyList<StepOutcome> Step(IReadOnlyList<Optimizer> optimizers, GradientClipping? clipping = null)
     {
         ArgumentNullException.ThrowIfNull(optimizers);
         RequirePrepared();
+        var scaler = ownScalers.End(optimizers, Scaler);
 
         // Data parallel: average the (still scaled) gradients first, so every rank unscales, checks and steps alike.
         DataParallel?.ReduceGradients(optimizers);
-        var outcomes = Scaler.Apply(optimizers, clipping);
+        var outcomes = scaler.Apply(optimizers, clipping);
         AfterStep();
         ZeroGrad();
         return outcomes;
@@ -247,9 +317,17 @@ public class PrecisionStrategy : IDisposable
     public IReadOnlyDictionary<string, Tensor> StepLogs()
     {
         RequirePrepared();
-        return Scaler.IsEnabled && Scaler.ScaleTensor is { } scale && Scaler.SkippedStepsTensor is { } skipped
-            ? new Dictionary<string, Tensor> { ["loss_scale"] = scale, ["skipped_steps"] = skipped }
-            : new Dictionary<string, Tensor>();
+        var logs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (name, scaler) in ownScalers.Named(Scaler))
+        {
+            if (scaler.IsEnabled && scaler.ScaleTensor is { } scale && scaler.SkippedStepsTensor is { } skipped)
+            {
+                logs[name.Length == 0 ? "loss_scale" : name + "_loss_scale"] = scale;
+                logs[name.Length == 0 ? "skipped_steps" : name + "_skipped_steps"] = skipped;
+            }
+        }
+
+        return logs;
     }
 
     /// <summary>The current loss scale (1 without loss scaling). Synchronises.</summary>
@@ -259,11 +337,12 @@ public class PrecisionStrategy : IDisposable
         return Scaler.GetScale();
     }
 
-    /// <summary>The state a checkpoint must carry besides the weights (the policy and the loss scaler's state). Synchronises.</summary>
+    /// <summary>The state a checkpoint must carry besides the weights (the policy and the loss scalers' state). Synchronises.</summary>
     public PrecisionState GetState()
     {
         RequirePrepared();
-        return new PrecisionState(Policy.Name, Scaler.IsEnabled ? Scaler.GetState() : null);
+        var own = ownScalers.Named(Scaler).Where(n => n.Name.Length > 0 && n.Scaler.IsEnabled).ToDictionary(n => n.Name, n => n.Scaler.GetState(), StringComparer.Ordinal);
+        return new PrecisionState(Policy.Name, Scaler.IsEnabled ? Scaler.GetState() : null) { OptimizerScalers = own.Count == 0 ? null : own };
     }
 
     /// <summary>
@@ -273,16 +352,32 @@ public class PrecisionStrategy : IDisposable
     /// <exception cref="ArgumentOutOfRangeException">The saved scale is not a positive finite float32.</exception>
     public void LoadState(PrecisionState? state)
     {
-        RequirePrepared();
+        CheckState(state);
         Scaler.LoadState(state?.LossScaler);
+        foreach (var (name, scaler) in ownScalers.Named(Scaler).Where(n => n.Name.Length > 0))
+        {
+            scaler.LoadState(state?.OptimizerScalers?.GetValueOrDefault(name));
+        }
     }
 
     /// <summary>Checks state for <see cref="LoadState"/> without applying it.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The saved scale is not a positive finite float32.</exception>
+    /// <exception cref="ArgumentException">The state holds a named loss scaler this strategy does not have (<see cref="AddLossScaler"/> it before loading).</exception>
     public void CheckState(PrecisionState? state)
     {
         RequirePrepared();
         Scaler.Validate(state?.LossScaler);
+        var own = ownScalers.Named(Scaler).Where(n => n.Name.Length > 0).ToDictionary(n => n.Name, n => n.Scaler, StringComparer.Ordinal);
+        foreach (var (name, saved) in state?.OptimizerScalers ?? new Dictionary<string, LossScalerState>())
+        {
+            if (!own.TryGetValue(name, out var scaler))
+            {
+                throw new ArgumentException(
+                    $"The saved precision state has a loss scaler named \"{name}\" that this strategy lacks (it has: {(own.Count == 0 ? "none" : string.Join(", ", own.Keys))}); call AddLossScaler(\"{name}\", optimizer) before loading.", nameof(state));
+            }
+
+            scaler.Validate(saved);
+        }
     }
 
     /// <summary>
@@ -323,6 +418,7 @@ public class PrecisionStrategy : IDisposable
 
             hookRemovers.Clear();
             Scaler.Dispose();
+            ownScalers.Dispose();
         }
     }
 

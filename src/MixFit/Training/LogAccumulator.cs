@@ -6,8 +6,8 @@ namespace MixFit.Training;
 
 /// <summary>
 /// The logs of one loop (a training epoch, an evaluation): the loss as a <see cref="Mean"/>, the compiled metrics,
-/// and extra values (host values such as <c>lr</c>; device values such as <c>loss_scale</c>, whose latest value is
-/// kept). A batch adds its state vectors to running totals on the device (<see cref="Update"/> reads nothing back);
+/// the values a step returns (each a mean over the steps, e.g. a custom step's <c>d_loss</c>), and extra values (host
+/// values such as <c>lr</c>; device values such as <c>loss_scale</c>, whose latest value is kept). A batch adds its state vectors to running totals on the device (<see cref="Update"/> reads nothing back);
 /// <see cref="Logs"/> reads the totals and the latest device values in one transfer when batches were added since
 /// the last read.
 /// </summary>
@@ -20,8 +20,11 @@ internal sealed class LogAccumulator : IDisposable
     private readonly Dictionary<string, double> hostValues = new(StringComparer.Ordinal);
     private readonly Dictionary<string, double> latest = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Tensor> latestOnDevice = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, double> stepMeans = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Tensor> stepSums = new(StringComparer.Ordinal);
     private Tensor? totals;
     private int[]? lengths;
+    private int valueSteps;
     private bool unread;
 
     /// <summary>Starts a loop over <paramref name="metrics"/> (reset here).</summary>
@@ -37,13 +40,16 @@ internal sealed class LogAccumulator : IDisposable
     /// <summary>The names in display order: <c>loss</c>, then the metrics.</summary>
     public static IReadOnlyList<string> DisplayNames(IEnumerable<Metric> metrics) => new[] { "loss" }.Concat(metrics.Select(m => m.Name)).ToArray();
 
-    /// <summary>The samples behind the loss so far (each batch adds its size); reads the device when batches were added since the last read.</summary>
+    /// <summary>
+    /// The samples behind the loss so far (each batch adds its size), or, when no step fed the compiled loss (a custom
+    /// step that returns its own logs), the steps that returned values; reads the device when anything was added since the last read.
+    /// </summary>
     public double Samples
     {
         get
         {
             Read();
-            return loss.Weight;
+            return lengths is null ? valueSteps : loss.Weight;
         }
     }
 
@@ -51,12 +57,12 @@ internal sealed class LogAccumulator : IDisposable
     public void Set(string name, double value) => hostValues[name] = value;
 
     /// <summary>
-    /// Adds a batch on the device: its mean loss (weighted by the batch size, as Keras' loss tracker), the metrics'
+    /// Adds a batch on the device: its mean loss (weighted by the batch size, as Keras' loss tracker) and the metrics'
     /// state over <paramref name="output"/> and <paramref name="target"/> (weighted by <paramref name="sampleWeight"/>
-    /// when given), and the latest <paramref name="deviceValues"/> (0-dim tensors). No device-to-host transfer.
+    /// when given). No device-to-host transfer.
     /// </summary>
     /// <exception cref="ArgumentException">A metric's state vector changed length (e.g. a different number of classes).</exception>
-    public void Update(Tensor batchLoss, Tensor output, Tensor target, Tensor? sampleWeight, IReadOnlyDictionary<string, Tensor> deviceValues)
+    public void Update(Tensor batchLoss, Tensor output, Tensor target, Tensor? sampleWeight)
     {
         using var _ = no_grad();
         Tensor sum;
@@ -68,16 +74,6 @@ internal sealed class LogAccumulator : IDisposable
             CheckLengths(parts.Select(p => (int)p.numel()).ToArray());
             var batch = cat(parts.Select(p => p.to(ScalarType.Float32, batchLoss.device)).ToList(), 0).to(ScalarType.Float64);
             sum = (totals is null ? batch : totals + batch).DetachFromDisposeScope();
-            foreach (var (name, value) in deviceValues)
-            {
-                var kept = value.detach().reshape(1).to(ScalarType.Float64, batchLoss.device, copy: true).DetachFromDisposeScope();
-                if (latestOnDevice.Remove(name, out var previous))
-                {
-                    previous.Dispose();
-                }
-
-                latestOnDevice[name] = kept;
-            }
         }
 
         totals?.Dispose();
@@ -85,17 +81,77 @@ internal sealed class LogAccumulator : IDisposable
         unread = true;
     }
 
+    /// <summary>
+    /// Adds the values one step returned (0-dim device tensors by name): each is logged as its mean over the steps
+    /// so far (Keras' <c>Mean</c> tracker of a custom <c>train_step</c>). No device-to-host transfer.
+    /// </summary>
+    /// <exception cref="ArgumentException">A value is not a single number (the name and shape are given).</exception>
+    public void AddStepValues(IReadOnlyDictionary<string, Tensor> values)
+    {
+        using var _ = no_grad();
+        valueSteps += values.Count > 0 ? 1 : 0;
+        foreach (var (name, value) in values)
+        {
+            if (value.numel() != 1)
+            {
+                throw new ArgumentException($"The step returned \"{name}\" of shape [{string.Join(", ", value.shape)}]; a step's logs must be single numbers (0-dim tensors, e.g. loss.mean()).");
+            }
+
+            Tensor next;
+            using (var scope = NewDisposeScope())
+            {
+                var pair = stack(new[] { value.detach().reshape(Array.Empty<long>()).to(ScalarType.Float64), ones(Array.Empty<long>(), ScalarType.Float64, value.device) });
+                next = (stepSums.TryGetValue(name, out var sum) ? sum + pair : pair).DetachFromDisposeScope();
+            }
+
+            if (stepSums.Remove(name, out var previous))
+            {
+                previous.Dispose();
+            }
+
+            stepSums[name] = next;
+            unread = true;
+        }
+    }
+
+    /// <summary>Keeps the latest of <paramref name="deviceValues"/> (0-dim tensors, e.g. the loss scale), read with the totals.</summary>
+    public void SetLatest(IReadOnlyDictionary<string, Tensor> deviceValues)
+    {
+        using var _ = no_grad();
+        foreach (var (name, value) in deviceValues)
+        {
+            Tensor kept;
+            using (var scope = NewDisposeScope())
+            {
+                kept = value.detach().reshape(1).to(ScalarType.Float64, copy: true).DetachFromDisposeScope();
+            }
+
+            if (latestOnDevice.Remove(name, out var previous))
+            {
+                previous.Dispose();
+            }
+
+            latestOnDevice[name] = kept;
+            unread = true;
+        }
+    }
+
     /// <summary>The logs so far, by name: <c>loss</c>, the metrics, the host values, the device values (one read when batches were added since the last).</summary>
     public Dictionary<string, double> Logs()
     {
         Read();
-        var logs = new Dictionary<string, double>(StringComparer.Ordinal) { [loss.Name] = loss.Result() };
-        foreach (var metric in metrics)
+        var logs = new Dictionary<string, double>(StringComparer.Ordinal);
+        if (lengths is not null)
         {
-            logs[metric.Name] = metric.Result();
+            // The compiled loss and metrics, when the steps fed them (a custom step may not).
+            logs[loss.Name] = loss.Result();
+            foreach (var metric in metrics)
+            {
+                logs[metric.Name] = metric.Result();
+            }
         }
 
-        foreach (var (name, value) in hostValues.Concat(latest))
+        foreach (var (name, value) in stepMeans.Concat(hostValues).Concat(latest))
         {
             logs[name] = value;
         }
@@ -108,12 +164,13 @@ internal sealed class LogAccumulator : IDisposable
     {
         totals?.Dispose();
         totals = null;
-        foreach (var value in latestOnDevice.Values)
+        foreach (var value in latestOnDevice.Values.Concat(stepSums.Values))
         {
             value.Dispose();
         }
 
         latestOnDevice.Clear();
+        stepSums.Clear();
     }
 
     private void CheckLengths(int[] batch)
@@ -133,10 +190,23 @@ internal sealed class LogAccumulator : IDisposable
         }
     }
 
-    /// <summary>Brings the totals and latest device values to the host in one transfer, when batches were added since the last read.</summary>
+    /// <summary>Brings the totals, the step means and the latest device values to the host in one transfer, when anything was added since the last read.</summary>
     private void Read()
     {
-        if (!unread || totals is null || lengths is null)
+        if (!unread)
+        {
+            return;
+        }
+
+        var parts = new List<Tensor>();
+        if (totals is not null)
+        {
+            parts.Add(totals);
+        }
+
+        parts.AddRange(stepSums.Values);
+        parts.AddRange(latestOnDevice.Values);
+        if (parts.Count == 0)
         {
             return;
         }
@@ -144,19 +214,28 @@ internal sealed class LogAccumulator : IDisposable
         double[] values;
         using (var scope = NewDisposeScope())
         {
-            var all = latestOnDevice.Count == 0 ? totals : cat(new[] { totals }.Concat(latestOnDevice.Values).ToList(), 0);
-            values = HostReads.Values<double>(all);
+            var device = parts[0].device;
+            values = HostReads.Values<double>(parts.Count == 1 ? parts[0] : cat(parts.Select(p => p.to(device)).ToList(), 0));
         }
 
         int at = 0;
-        loss.Reset();
-        loss.Accumulate(values.AsSpan(at, lengths[0]));
-        at += lengths[0];
-        for (int i = 0; i < metrics.Count; i++)
+        if (totals is not null && lengths is not null)
         {
-            metrics[i].Reset();
-            metrics[i].Accumulate(values.AsSpan(at, lengths[i + 1]));
-            at += lengths[i + 1];
+            loss.Reset();
+            loss.Accumulate(values.AsSpan(at, lengths[0]));
+            at += lengths[0];
+            for (int i = 0; i < metrics.Count; i++)
+            {
+                metrics[i].Reset();
+                metrics[i].Accumulate(values.AsSpan(at, lengths[i + 1]));
+                at += lengths[i + 1];
+            }
+        }
+
+        foreach (var name in stepSums.Keys)
+        {
+            stepMeans[name] = values[at] / values[at + 1];
+            at += 2;
         }
 
         foreach (var name in latestOnDevice.Keys)

@@ -28,11 +28,14 @@ namespace MixFit.Training;
 /// History history = trainer.Fit(x, y, new FitOptions { Epochs = 5, BatchSize = 128, ValidationSplit = 0.1 });
 /// </code></example>
 /// </remarks>
-public sealed class Trainer : IDisposable
+public class Trainer : IDisposable
 {
     private static readonly IReadOnlyDictionary<string, double> NoLogs = new Dictionary<string, double>();
     private static readonly IReadOnlyDictionary<string, Tensor> NoDeviceLogs = new Dictionary<string, Tensor>();
     private readonly Device? requestedDevice;
+    private readonly Dictionary<string, Optimizer> addedOptimizers = new(StringComparer.Ordinal);
+    private LoopStep? loopStep;
+    private const string CompiledOptimizerName = "optimizer";
     private PrecisionStrategy? precision;
     private List<Metric> metrics = new();
     private readonly List<string> warnings = new();
@@ -54,6 +57,44 @@ public sealed class Trainer : IDisposable
 
     /// <summary>The optimizer created by <see cref="Compile"/>, or null before.</summary>
     public Optimizer? Optimizer { get; private set; }
+
+    /// <summary>
+    /// Every optimizer a checkpoint carries, by name: <c>optimizer</c> (the compiled <see cref="Optimizer"/>), then
+    /// those <see cref="AddOptimizer"/> added (a GAN's second optimizer). Empty before <see cref="Compile"/>.
+    /// </summary>
+    public IReadOnlyDictionary<string, Optimizer> Optimizers =>
+        Optimizer is null ? addedOptimizers : new[] { KeyValuePair.Create(CompiledOptimizerName, Optimizer) }.Concat(addedOptimizers).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+
+    /// <summary>
+    /// Adds an optimizer a custom <see cref="TrainStep"/> steps besides the compiled one (a GAN's generator optimizer,
+    /// built over <c>Precision.ParametersUnder("generator")</c>): it is checkpointed and restored under
+    /// <paramref name="name"/> and disposed with the trainer. With <paramref name="ownLossScaler"/> (default) it gets
+    /// its own loss scaler of the same name (<see cref="PrecisionStrategy.AddLossScaler"/>): pass it to
+    /// <c>Precision.Backward(loss, optimizer)</c> and <c>Precision.Step(optimizer)</c>. Call it after
+    /// <see cref="Compile"/>, the same way in every run that resumes a checkpoint.
+    /// </summary>
+    /// <exception cref="ArgumentException">The name is taken (<c>optimizer</c> is the compiled one's), or not lower-case letters, digits and '_'.</exception>
+    /// <exception cref="InvalidOperationException">Not compiled yet.</exception>
+    public void AddOptimizer(string name, Optimizer optimizer, bool ownLossScaler = true)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        RequireCompiled();
+        if (name == CompiledOptimizerName || addedOptimizers.ContainsKey(name))
+        {
+            throw new ArgumentException($"An optimizer named \"{name}\" exists already (the trainer has: {string.Join(", ", Optimizers.Keys)}); pick another name.", nameof(name));
+        }
+
+        if (ownLossScaler)
+        {
+            precision!.AddLossScaler(name, optimizer);
+        }
+        else if (string.IsNullOrEmpty(name) || !name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_'))
+        {
+            throw new ArgumentException($"An optimizer's name must be lower-case letters, digits and '_' (it names checkpoint entries); got \"{name}\".", nameof(name));
+        }
+
+        addedOptimizers[name] = optimizer;
+    }
 
     /// <summary>The loss created by <see cref="Compile"/>, or null before.</summary>
     public Loss? Loss { get; private set; }
@@ -152,7 +193,7 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>Trains on a batch source for <see cref="FitOptions.Epochs"/> epochs and returns the history.</summary>
-    /// <exception cref="ArgumentException">Empty data, a validation split without in-memory data, or bad targets (named).</exception>
+    /// <exception cref="ArgumentException">Empty data, a validation split without in-memory data, bad targets (named), or an option a custom <see cref="TrainStep"/> cannot honour.</exception>
     /// <exception cref="CallbackException">A callback threw; the fit stopped there.</exception>
     public History Fit(IBatchSource train, FitOptions? options = null)
     {
@@ -174,6 +215,13 @@ public sealed class Trainer : IDisposable
             throw new ArgumentException("The training dataset is empty (0 samples).", nameof(train));
         }
 
+        if (HasCustomTrainStep && (options.GradientAccumulation > 1 || options.ClassWeight is not null))
+        {
+            throw new ArgumentException(
+                $"{GetType().Name} overrides TrainStep, which owns its backward and step: FitOptions.GradientAccumulation ({options.GradientAccumulation}) and ClassWeight apply to the built-in step only. "
+                + "Accumulate or weight inside your TrainStep (Context.Options has the options), or leave them unset.", nameof(options));
+        }
+
         if (options.DataParallel is { } parallel)
         {
             train = parallel.Shard(train);
@@ -188,59 +236,13 @@ public sealed class Trainer : IDisposable
         precision!.DataParallel = options.DataParallel;
         try
         {
-            return FitLoop(train, options);
+            History = new FitLoop(this, train, options).Run();
+            return History;
         }
         finally
         {
             precision.DataParallel = null;
         }
-    }
-
-    private History FitLoop(IBatchSource train, FitOptions options)
-    {
-        var context = TrainingContext.ForFit(this, options, train, LogAccumulator.DisplayNames(metrics));
-        var history = new HistoryCallback();
-        var callbacks = CallbackList.ForLoop(context, options.Verbose, options.Output, options.Callbacks, history);
-
-        using var classWeights = ClassWeightTable.For(options);
-        callbacks.TrainBegin(NoLogs);
-        IReadOnlyDictionary<string, double> lastLogs = NoLogs;
-        for (int epoch = context.InitialEpoch; epoch < options.Epochs && !context.StopTraining; epoch++)
-        {
-            context.Epoch = epoch;
-            callbacks.EpochBegin(epoch, NoLogs);
-            var watch = Stopwatch.StartNew();
-            var (logs, samples) = TrainEpoch(train, epoch, epoch == context.InitialEpoch ? context.InitialStep : 0, options, context, callbacks, classWeights);
-            if (options.DataParallel is { } ranks)
-            {
-                logs = ranks.Average(logs, samples);
-            }
-
-            if (context.InterruptedAt is not null)
-            {
-                // Interrupted inside the epoch: it is not complete, so no validation and no epoch end (a checkpoint of
-                // this moment records the position: see TrainingContext.InterruptedAt).
-                break;
-            }
-
-            if (options.ValidationData is { } validation)
-            {
-                var (held, heldSamples) = RunEvaluation(validation, callbacks, context);
-                foreach (var (name, value) in options.DataParallel is { } parallel ? parallel.Average(held, heldSamples) : held)
-                {
-                    logs["val_" + name] = value;
-                }
-            }
-
-            logs["lr"] = Optimizer!.LearningRate;
-            logs["epoch_seconds"] = watch.Elapsed.TotalSeconds;
-            callbacks.EpochEnd(epoch, logs);
-            lastLogs = logs;
-        }
-
-        callbacks.TrainEnd(lastLogs);
-        History = history.History;
-        return History;
     }
 
     /// <summary>Evaluates on in-memory tensors; returns the loss and metrics (weighted by <paramref name="sampleWeight"/>, [samples], when given).</summary>
@@ -254,7 +256,15 @@ public sealed class Trainer : IDisposable
         RequireCompiled();
         var context = new TrainingContext(this) { Verbose = verbose, MetricNames = LogAccumulator.DisplayNames(metrics) };
         var list = CallbackList.ForLoop(context, verbose, output, callbacks ?? Enumerable.Empty<Callback>(), null);
-        return RunEvaluation(data, list, context).Logs;
+        var outer = Context;
+        try
+        {
+            return EvaluationLoop.Run(this, data, list, context).Logs;
+        }
+        finally
+        {
+            LeaveLoop(outer);
+        }
     }
 
     /// <summary>Predicts in batches of <paramref name="batchSize"/>; returns float32 outputs on the CPU.</summary>
@@ -268,6 +278,8 @@ public sealed class Trainer : IDisposable
         var context = new TrainingContext(this) { TestSteps = data.BatchesPerEpoch };
         var list = new CallbackList(callbacks ?? Enumerable.Empty<Callback>(), context);
         Module.eval();
+        var outer = Context;
+        Context = context;
         var outputs = new List<Tensor>();
         list.PredictBegin(NoLogs);
         int batch = 0;
@@ -276,11 +288,12 @@ public sealed class Trainer : IDisposable
             foreach (var current in data.ScopedBatches(0))
             {
                 list.PredictBatchBegin(batch, NoLogs);
-                outputs.Add(Forward(current.X).cpu().MoveToOuterDisposeScope());
+                outputs.Add(PredictStep(current).cpu().MoveToOuterDisposeScope());
                 list.PredictBatchEnd(batch++, NoLogs);
             }
         }
 
+        LeaveLoop(outer);
         list.PredictEnd(NoLogs);
         if (outputs.Count == 0)
         {
@@ -317,11 +330,27 @@ public sealed class Trainer : IDisposable
     /// <summary>Probabilities for in-memory inputs, in batches of <paramref name="batchSize"/> (see <see cref="PredictProbabilities(IBatchSource, IEnumerable{Callback}?)"/>).</summary>
     public Tensor PredictProbabilities(Tensor x, int batchSize = 32) => PredictProbabilities(new TensorBatchSource(x, null, batchSize));
 
-    /// <summary>Releases the optimizer state and the precision strategy (not the model).</summary>
+    /// <summary>Releases the optimizers' state and the precision strategy (not the model).</summary>
     public void Dispose()
     {
-        Optimizer?.Dispose();
-        precision?.Dispose();
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases the optimizers' state and the precision strategy when <paramref name="disposing"/>.</summary>
+    protected virtual void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            Optimizer?.Dispose();
+            foreach (var added in addedOptimizers.Values)
+            {
+                added.Dispose();
+            }
+
+            addedOptimizers.Clear();
+            precision?.Dispose();
+        }
     }
 
     private void WarnOnSoftmaxLogits(CompileOptions options, Loss loss) => Warn(CompileChecks.SoftmaxFromLogits(Module, options, loss));
@@ -348,152 +377,141 @@ public sealed class Trainer : IDisposable
         }
     }
 
-    /// <summary>The model's float32 output for an input, through the precision strategy.</summary>
-    private Tensor Forward(Tensor x)
-    {
-        var input = precision!.ConvertInput(x);
-        return precision.ConvertOutput(Module.call(channelsLast ? MemoryLayout.ChannelsLast(input) : input));
-    }
 
     /// <summary>
-    /// One epoch of train steps; returns its logs and the samples behind them. The steps read nothing back from the
-    /// device: the batch hooks get <see cref="DeviceLogs"/>, read when a callback asks, and the epoch's logs are read
-    /// once at its end.
+    /// Keras' <c>train_step</c>: one training step on <paramref name="batch"/>, called by <see cref="Fit(IBatchSource, FitOptions?)"/>
+    /// for every batch. The built-in step: <see cref="Forward"/>, <see cref="ComputeLoss"/>, the precision strategy's
+    /// scaled backward and, at an accumulation boundary, its step (unscale, clip, check, step or skip, update the
+    /// scale), then <see cref="UpdateMetrics"/>.
     /// </summary>
-    private (Dictionary<string, double> Logs, double Samples) TrainEpoch(IBatchSource train, int epoch, int firstStep, FitOptions options, TrainingContext context, CallbackList callbacks, ClassWeightTable? classWeights)
+    /// <remarks>
+    /// <para>Override it to customise what happens in fit (a GAN's two optimizers, a gradient penalty, a loss over
+    /// several outputs) and keep everything around it: callbacks, the progress bar, history, tracking, checkpoints,
+    /// data parallelism. Use the precision strategy's verbs so the step is as safe under <c>mixed_float16</c> as the
+    /// built-in one: <c>Precision.Backward(loss, optimizer)</c> scales, <c>Precision.Step(optimizer)</c> unscales,
+    /// checks, steps or skips and clears the gradients; <c>Precision.ScaleLoss</c>/<c>Unscale</c> take gradients
+    /// through the scaled graph. Do not call <c>backward()</c> on an unscaled loss under float16.</para>
+    /// <para>Return the step's logs as 0-dim device tensors by name (e.g. <c>d_loss</c>): each is shown and
+    /// recorded as its mean over the epoch's steps, read from the device only when a callback asks (no extra sync).
+    /// The compiled loss and metrics appear when the step calls <see cref="UpdateMetrics"/>; the strategy's loss
+    /// scale(s) and the learning rate are added by the loop. Runs in the batch's dispose scope.</para>
+    /// </remarks>
+    public virtual IReadOnlyDictionary<string, Tensor> TrainStep(Batch batch)
     {
-        Module.train();
-        using var logs = new LogAccumulator(metrics);
-        var window = new StepWindow(logs);
-        DeviceLogs? stepLogs = null;
-        int accumulated = 0;
-        int step = firstStep;
-        context.StepInEpoch = firstStep;
-
-        // Resuming inside the epoch: the same data order, its first batches passed over (one dispose scope each).
-        var batches = train.ScopedBatches(epoch).Skip(firstStep);
-        foreach (var batch in context.StepsPerEpoch is { } limit ? batches.Take(Math.Max(0, limit - firstStep)) : batches)
-        {
-            callbacks.TrainBatchBegin(step, NoLogs);
-            stepLogs?.Expire();
-            var watch = Stopwatch.StartNew();
-            bool boundary = ++accumulated == options.GradientAccumulation || step + 1 == context.StepsPerEpoch;
-            TrainStep(batch, logs, validateTargets: step == 0, options, boundary, classWeights);
-            if (boundary)
-            {
-                accumulated = 0;
-            }
-
-            window.Add(watch.Elapsed.TotalSeconds);
-            stepLogs = new DeviceLogs(step, window.Read);
-            callbacks.TrainBatchEnd(step++, stepLogs);
-            context.StepInEpoch = step;
-            if (options.DataParallel is { } ranks && ranks.AnyRank(context.StopTraining) && !context.StopTraining)
-            {
-                // Another rank stopped at this step (Ctrl+C reaches the ranks at different moments): stop here too.
-                context.RequestStop(StopReason.Interrupted);
-            }
-
-            // An interruption waits for the end of an accumulation group, so the position it records is a whole step.
-            if (context.StopTraining && (accumulated == 0 || context.StopReason != StopReason.Interrupted))
-            {
-                if (context.StopReason == StopReason.Interrupted && step != context.StepsPerEpoch)
-                {
-                    context.InterruptedAt = (epoch, step);
-                }
-
-                break;
-            }
-        }
-
-        if (step == firstStep && firstStep == 0)
-        {
-            throw new ArgumentException($"The training dataset produced no batches in epoch {epoch}{(firstStep > 0 ? $" after step {firstStep}" : "")}.", nameof(train));
-        }
-
-        // The epoch's one read (free when a callback read the last step): the last step's logs stay readable after
-        // the loop, e.g. for an interrupted epoch's progress bar.
-        _ = stepLogs?.Count;
-        if (accumulated > 0)
-        {
-            // The epoch ended inside an accumulation group: apply what was accumulated.
-            using var scope = NewDisposeScope();
-            precision!.Step(Optimizer!, options.Clipping);
-        }
-
-        return (logs.Logs(), logs.Samples);
-    }
-
-    /// <summary>Keras' <c>train_step</c>: forward, loss, scaled backward, and at an accumulation boundary the strategy's step.</summary>
-    private void TrainStep(Batch batch, LogAccumulator logs, bool validateTargets, FitOptions options, bool boundary, ClassWeightTable? classWeights)
-    {
-        var target = DeviceCopy.To(Targets(batch, "Training"), precision!.Device);
+        ArgumentNullException.ThrowIfNull(batch);
+        var step = loopStep ?? throw OutsideLoop(nameof(TrainStep));
+        var target = DeviceCopy.To(Targets(batch, "Training"), Precision.Device);
         var output = Forward(batch.X);
-        if (validateTargets)
+        if (step.ValidateTargets)
         {
             Loss!.Validate(output, target);
         }
 
-        if (classWeights is not null && batch.SampleWeight is not null)
+        if (step.ClassWeights is not null && batch.SampleWeight is not null)
         {
             throw new ArgumentException("The training batches carry sample weights and FitOptions.ClassWeight is set: use one or the other (as in Keras).");
         }
 
-        var weight = classWeights?.SampleWeightsFor(output, target) ?? (batch.SampleWeight is { } given ? DeviceCopy.To(given, precision.Device) : null);
-        var loss = Loss!.Compute(output, target, weight);
-        precision.Backward(options.GradientAccumulation > 1 ? loss / options.GradientAccumulation : loss);
-        if (boundary)
+        var weight = step.ClassWeights?.SampleWeightsFor(output, target) ?? (batch.SampleWeight is { } given ? DeviceCopy.To(given, Precision.Device) : null);
+        var loss = ComputeLoss(batch, output, target, weight);
+        int accumulation = step.Options.GradientAccumulation;
+        Precision.Backward(accumulation > 1 ? loss / accumulation : loss);
+        if (step.Boundary)
         {
-            precision.Step(Optimizer!, options.Clipping);
+            Precision.Step(Optimizer!, step.Options.Clipping);
         }
 
-        logs.Set("lr", Optimizer!.LearningRate);
-        logs.Update(loss, output, target, weight, precision.StepLogs());
+        UpdateMetrics(loss, output, target, weight);
+        return NoDeviceLogs;
     }
 
-    /// <summary>Keras' <c>test_step</c>: forward and loss without gradients.</summary>
-    private void TestStep(Batch batch, LogAccumulator logs, bool validateTargets)
+    /// <summary>
+    /// Keras' <c>test_step</c>: one evaluation step (eval mode, no gradients), called by <see cref="Evaluate(IBatchSource, int, IEnumerable{Callback}?, TextWriter?)"/>
+    /// and by Fit's validation. The built-in step: forward, <see cref="ComputeLoss"/>, <see cref="UpdateMetrics"/>.
+    /// Returns logs as <see cref="TrainStep"/> does (means over the steps).
+    /// </summary>
+    public virtual IReadOnlyDictionary<string, Tensor> TestStep(Batch batch)
     {
-        var target = DeviceCopy.To(Targets(batch, "Evaluation"), precision!.Device);
+        ArgumentNullException.ThrowIfNull(batch);
+        var step = loopStep ?? throw OutsideLoop(nameof(TestStep));
+        var target = DeviceCopy.To(Targets(batch, "Evaluation"), Precision.Device);
         var output = Forward(batch.X);
-        if (validateTargets)
+        if (step.ValidateTargets)
         {
             Loss!.Validate(output, target);
         }
 
-        var weight = (batch.SampleWeight is { } given ? DeviceCopy.To(given, precision.Device) : null);
-        logs.Update(Loss!.Compute(output, target, weight), output, target, weight, NoDeviceLogs);
+        var weight = batch.SampleWeight is { } given ? DeviceCopy.To(given, Precision.Device) : null;
+        UpdateMetrics(ComputeLoss(batch, output, target, weight), output, target, weight);
+        return NoDeviceLogs;
     }
 
-    /// <summary>Keras' evaluation loop; returns the logs and the samples behind them.</summary>
-    private (Dictionary<string, double> Logs, double Samples) RunEvaluation(IBatchSource data, CallbackList callbacks, TrainingContext context)
+    /// <summary>Keras' <c>predict_step</c>: the model's output for one batch (eval mode, no gradients); the built-in step is <see cref="Forward"/>.</summary>
+    public virtual Tensor PredictStep(Batch batch)
     {
-        // Fresh metric objects: validation inside Fit must not disturb the training epoch's running means.
-        using var logs = new LogAccumulator(metrics.Select(m => Metric.FromName(m.Name, Loss!)).ToList());
-        DeviceLogs? batchLogs = null;
-        context.TestSteps = data.BatchesPerEpoch;
-        Module.eval();
-        callbacks.TestBegin(NoLogs);
-        int batch = 0;
-        using (no_grad())
-        {
-            foreach (var current in data.ScopedBatches(0))
-            {
-                callbacks.TestBatchBegin(batch, NoLogs);
-                batchLogs?.Expire();
-                TestStep(current, logs, validateTargets: batch == 0);
-                batchLogs = new DeviceLogs(batch, logs.Logs);
-                callbacks.TestBatchEnd(batch++, batchLogs);
-            }
-        }
-
-        if (batch == 0)
-        {
-            throw new ArgumentException("The evaluation dataset is empty (0 samples).", nameof(data));
-        }
-
-        var result = logs.Logs();
-        callbacks.TestEnd(result);
-        return (result, logs.Samples);
+        ArgumentNullException.ThrowIfNull(batch);
+        return Forward(batch.X);
     }
+
+    /// <summary>
+    /// Keras' <c>compute_loss</c>: the float32 loss of <paramref name="output"/> against <paramref name="target"/>,
+    /// weighted by <paramref name="sampleWeight"/> ([batch]) when given. The built-in: the compiled <see cref="Loss"/>.
+    /// Override it to add terms (regularisers, auxiliary outputs) and keep the built-in step.
+    /// </summary>
+    public virtual Tensor ComputeLoss(Batch batch, Tensor output, Tensor target, Tensor? sampleWeight)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(target);
+        return (Loss ?? throw NotCompiled()).Compute(output, target, sampleWeight);
+    }
+
+    /// <summary>
+    /// The model's output for <paramref name="x"/> through the precision strategy: the input cast to the compute
+    /// dtype on the model's device, the output cast back to float32 (float64 under <c>float64</c>).
+    /// </summary>
+    protected Tensor Forward(Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        var input = Precision.ConvertInput(x);
+        return precision!.ConvertOutput(Module.call(channelsLast ? MemoryLayout.ChannelsLast(input) : input));
+    }
+
+    /// <summary>
+    /// Adds a batch to the compiled loss tracker and metrics (Keras' <c>compute_metrics</c>), on the device, no sync;
+    /// for a custom <see cref="TrainStep"/> or <see cref="TestStep"/> that wants <c>loss</c> and the compiled metrics
+    /// (e.g. <c>accuracy</c>) in its logs.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Called outside a step of Fit or Evaluate.</exception>
+    protected void UpdateMetrics(Tensor loss, Tensor output, Tensor target, Tensor? sampleWeight)
+    {
+        var step = loopStep ?? throw OutsideLoop(nameof(UpdateMetrics));
+        step.Logs.Update(loss, output, target, sampleWeight);
+    }
+
+    /// <summary>What the running Fit, Evaluate or Predict shows callbacks (the options, the epoch and step); null between loops.</summary>
+    protected TrainingContext? Context { get; private set; }
+
+    /// <summary>Whether this trainer's class overrides <see cref="TrainStep"/>.</summary>
+    internal bool HasCustomTrainStep => GetType().GetMethod(nameof(TrainStep), new[] { typeof(Batch) })!.DeclaringType != typeof(Trainer);
+
+    /// <summary>Runs <paramref name="run"/> as a step of the loop whose state is <paramref name="step"/>.</summary>
+    internal T InLoop<T>(LoopStep step, TrainingContext context, Func<T> run)
+    {
+        loopStep = step;
+        Context = context;
+        try
+        {
+            return run();
+        }
+        finally
+        {
+            loopStep = null;
+        }
+    }
+
+    /// <summary>Ends a loop: <see cref="Context"/> is the enclosing loop's again (<paramref name="outer"/>: an Evaluate inside a Fit's callback), else null.</summary>
+    internal void LeaveLoop(TrainingContext? outer = null) => Context = outer;
+
+    private static InvalidOperationException OutsideLoop(string member) =>
+        new($"{member} is called by Fit, Evaluate and Predict for each batch; call those (or, in your own loop, the precision strategy's verbs) instead.");
 }

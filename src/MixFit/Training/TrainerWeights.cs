@@ -31,13 +31,13 @@ public static class TrainerWeights
     /// <param name="epoch">The epoch completed, or the epoch stopped inside when <paramref name="step"/> is given.</param>
     /// <param name="step">Steps of <paramref name="epoch"/> completed (an interrupted fit), or null for a complete epoch.</param>
     public static void SaveCheckpoint(this Trainer trainer, string path, int epoch, int? step = null) =>
-        TrainingCheckpoint.Save(path, Compiled(trainer).Precision, trainer.Optimizer!, epoch, step);
+        TrainingCheckpoint.Save(path, Compiled(trainer).Precision, trainer.Optimizer!, epoch, step, Others(trainer));
 
     /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint"/> into this compiled trainer.</summary>
     /// <exception cref="InvalidDataException">Not a MixFit checkpoint, or the model or optimizer does not match (every mismatch listed).</exception>
     /// <exception cref="InvalidOperationException">Loss scaling is enabled but the checkpoint has no loss-scale state.</exception>
     public static CheckpointInfo LoadCheckpoint(this Trainer trainer, string path) =>
-        TrainingCheckpoint.Load(path, Compiled(trainer).Precision, trainer.Optimizer!);
+        TrainingCheckpoint.Load(path, Compiled(trainer).Precision, trainer.Optimizer!, Others(trainer));
 
     /// <summary>Writes the float32 weights only (<see cref="WeightsFile"/>: safetensors for <c>.safetensors</c>, else TorchSharp's format). Atomic.</summary>
     public static void SaveWeights(this Trainer trainer, string path)
@@ -51,6 +51,10 @@ public static class TrainerWeights
     /// <exception cref="InvalidDataException">Missing, unexpected or mis-shaped entries, all listed with the file's name.</exception>
     public static void LoadWeights(this Trainer trainer, string path) =>
         WeightsFile.LoadInto(path, Compiled(trainer).Precision.LoadStateDict);
+
+    /// <summary>The trainer's optimizers besides the compiled one (a custom step's, <see cref="Trainer.AddOptimizer"/>).</summary>
+    private static Dictionary<string, MixFit.Optimizers.Optimizer> Others(Trainer trainer) =>
+        trainer.Optimizers.Where(kv => !ReferenceEquals(kv.Value, trainer.Optimizer)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
 
     private static Trainer Compiled(Trainer trainer)
     {
