@@ -102,6 +102,7 @@ public static class TrainingJob
         {
             ResumeRunId = resumeRunId is { } id && store.List().Any(r => r.Id == id) ? id : null,
             ModelName = options.Model.Name,
+            Output = write.ForFit,
             ExtraConfig = new System.Text.Json.Nodes.JsonObject
             {
                 ["image_size"] = options.ResolvedImageSize,

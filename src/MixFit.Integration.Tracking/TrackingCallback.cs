@@ -60,6 +60,9 @@ public sealed class TrackingCallback : Callback, IDisposable
     /// <summary>The model's name for the run's config (e.g. <c>resnet18</c>); default: the module's type name.</summary>
     public string? ModelName { get; init; }
 
+    /// <summary>Where the callback's own lines go (the "--- resumed run ..." line); null (default): the run's captured console when it captures one, else nowhere. A job passes the writer it was given.</summary>
+    public TextWriter? Output { get; init; }
+
     /// <summary>More configuration recorded with the run (e.g. <c>image_size</c>, <c>weights</c>).</summary>
     public JsonObject? ExtraConfig { get; init; }
 
@@ -104,7 +107,7 @@ public sealed class TrackingCallback : Callback, IDisposable
         if (ResumeRunId is not null)
         {
             Run.Log("resume", Context.InitialEpoch, new Dictionary<string, double> { ["epoch"] = Context.InitialEpoch, ["step"] = globalStep });
-            Console.Out.WriteLine($"--- resumed run {Run.Id} at epoch {Context.InitialEpoch + 1}, step {globalStep} ---");
+            (Output ?? Run.CapturedConsole)?.WriteLine($"--- resumed run {Run.Id} at epoch {Context.InitialEpoch + 1}, step {globalStep} ---");
         }
 
         sampler = new SystemSampler(Run);

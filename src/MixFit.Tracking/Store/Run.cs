@@ -156,6 +156,18 @@ public sealed class Run : IDisposable
         }
     }
 
+    /// <summary>The writer that tees into this run's <c>output.log</c> while <see cref="CaptureConsole"/> is on (the console's stand-in), else null.</summary>
+    public TextWriter? CapturedConsole
+    {
+        get
+        {
+            lock (gate)
+            {
+                return tee;
+            }
+        }
+    }
+
     /// <summary>
     /// Writes buffered records now (also done every second in the background). Never throws for a failed write: the
     /// records stay buffered for the next flush (see the remarks).

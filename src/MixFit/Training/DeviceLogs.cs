@@ -23,23 +23,26 @@ public sealed class DeviceLogs : IReadOnlyDictionary<string, double>
 {
     private readonly object gate = new();
     private readonly int batch;
+    private readonly IReadOnlyCollection<string> names;
     private Func<IReadOnlyDictionary<string, double>>? read;
     private IReadOnlyDictionary<string, double>? values;
 
-    internal DeviceLogs(int batch, Func<IReadOnlyDictionary<string, double>> read)
+    /// <summary>Logs of <paramref name="batch"/> named <paramref name="names"/> (known on the host), whose values <paramref name="read"/> brings from the device.</summary>
+    internal DeviceLogs(int batch, IReadOnlyCollection<string> names, Func<IReadOnlyDictionary<string, double>> read)
     {
         this.batch = batch;
+        this.names = names;
         this.read = read;
     }
 
     /// <summary>Whether the values are on the host already (reading them costs nothing more).</summary>
     public bool IsRead => values is not null;
 
-    /// <inheritdoc />
-    public int Count => Values.Count;
+    /// <summary>The number of logged values; known on the host (no read).</summary>
+    public int Count => names.Count;
 
-    /// <inheritdoc />
-    public IEnumerable<string> Keys => Values.Keys;
+    /// <summary>The names of the logged values; known on the host (no read).</summary>
+    public IEnumerable<string> Keys => names;
 
     IEnumerable<double> IReadOnlyDictionary<string, double>.Values => Values.Values;
 
@@ -58,8 +61,8 @@ public sealed class DeviceLogs : IReadOnlyDictionary<string, double>
     /// <inheritdoc />
     public double this[string key] => Values[key];
 
-    /// <inheritdoc />
-    public bool ContainsKey(string key) => Values.ContainsKey(key);
+    /// <summary>Whether <paramref name="key"/> is logged; known on the host (no read).</summary>
+    public bool ContainsKey(string key) => names.Contains(key);
 
     /// <inheritdoc />
     public bool TryGetValue(string key, [MaybeNullWhen(false)] out double value) => Values.TryGetValue(key, out value);
@@ -68,6 +71,9 @@ public sealed class DeviceLogs : IReadOnlyDictionary<string, double>
     public IEnumerator<KeyValuePair<string, double>> GetEnumerator() => Values.GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <summary>Reads the values now if no callback did (one transfer, or none when they were read).</summary>
+    internal void Read() => _ = Values;
 
     /// <summary>The loop moves on: unread values can no longer be read.</summary>
     internal void Expire()

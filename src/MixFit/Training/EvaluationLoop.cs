@@ -28,10 +28,10 @@ internal static class EvaluationLoop
             {
                 callbacks.TestBatchBegin(batch, NoLogs);
                 batchLogs?.Expire();
-                var returned = trainer.InLoop(new LoopStep(logs, batch == 0, context.Options ?? NoFit), context, () => trainer.TestStep(current));
+                var returned = trainer.InLoop(new LoopStep(logs, batch == 0, context.Options ?? NoFit), () => trainer.TestStep(current));
                 logs.AddStepValues(returned);
                 FitLoop.AddNames(context, returned);
-                batchLogs = new DeviceLogs(batch, logs.Logs);
+                batchLogs = new DeviceLogs(batch, logs.Names(), logs.Logs);
                 callbacks.TestBatchEnd(batch++, batchLogs);
             }
         }

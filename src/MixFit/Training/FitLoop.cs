@@ -19,6 +19,49 @@ internal sealed class FitLoop(Trainer trainer, IBatchSource train, FitOptions op
 {
     private static readonly IReadOnlyDictionary<string, double> NoLogs = new Dictionary<string, double>();
 
+    /// <summary>
+    /// Checks the options against the data and the trainer's step, and shards both data sets under data
+    /// parallelism (only rank 0 prints); returns what the loop runs on.
+    /// </summary>
+    /// <exception cref="ArgumentException">Empty data, a validation split or sample weights without in-memory data, or an option a custom step cannot honour.</exception>
+    internal static (IBatchSource Train, FitOptions Options) Checked(Trainer trainer, IBatchSource train, FitOptions options)
+    {
+        if (options.ValidationSplit > 0)
+        {
+            throw new ArgumentException("A validation split needs in-memory tensors; pass FitOptions.ValidationData for a batch source.", nameof(options));
+        }
+
+        if (options.SampleWeight is not null)
+        {
+            throw new ArgumentException("FitOptions.SampleWeight goes with in-memory tensors (Fit(x, y, options)); a batch source gives each Batch its SampleWeight.", nameof(options));
+        }
+
+        if (train.Count == 0 || train.BatchesPerEpoch == 0)
+        {
+            throw new ArgumentException("The training dataset is empty (0 samples).", nameof(train));
+        }
+
+        if (trainer.HasCustomTrainStep && (options.GradientAccumulation > 1 || options.ClassWeight is not null))
+        {
+            throw new ArgumentException(
+                $"{trainer.GetType().Name} overrides TrainStep, which owns its backward and step: FitOptions.GradientAccumulation ({options.GradientAccumulation}) and ClassWeight apply to the built-in step only. "
+                + "Accumulate or weight inside your TrainStep (Context.Options has the options), or leave them unset.", nameof(options));
+        }
+
+        if (options.DataParallel is { } parallel)
+        {
+            train = parallel.Shard(train);
+            options = options with
+            {
+                ValidationData = options.ValidationData is { } held ? parallel.Shard(held) : null,
+                Verbose = parallel.IsPrimary ? options.Verbose : 0,
+            };
+            parallel.CheckSameModel(trainer.Module, $"{trainer.Precision.Policy.Name}|{trainer.CompileOptions?.Optimizer}|{trainer.Loss!.Name}|{options.Epochs}|{options.GradientAccumulation}|{train.BatchesPerEpoch}");
+        }
+
+        return (train, options);
+    }
+
     /// <summary>Trains for the options' epochs; returns the history.</summary>
     public History Run()
     {
@@ -26,6 +69,7 @@ internal sealed class FitLoop(Trainer trainer, IBatchSource train, FitOptions op
         var history = new HistoryCallback();
         var callbacks = CallbackList.ForLoop(context, options.Verbose, options.Output, options.Callbacks, history);
         using var classWeights = ClassWeightTable.For(options);
+        var outer = trainer.EnterLoop(context);
         try
         {
             callbacks.TrainBegin(NoLogs);
@@ -68,7 +112,7 @@ internal sealed class FitLoop(Trainer trainer, IBatchSource train, FitOptions op
         }
         finally
         {
-            trainer.LeaveLoop();
+            trainer.LeaveLoop(outer);
         }
     }
 
@@ -101,7 +145,7 @@ internal sealed class FitLoop(Trainer trainer, IBatchSource train, FitOptions op
             stepLogs?.Expire();
             var watch = Stopwatch.StartNew();
             bool boundary = ++accumulated == options.GradientAccumulation || step + 1 == context.StepsPerEpoch;
-            var returned = trainer.InLoop(new LoopStep(logs, step == 0, options, boundary, classWeights), context, () => trainer.TrainStep(batch));
+            var returned = trainer.InLoop(new LoopStep(logs, step == 0, options, boundary, classWeights), () => trainer.TrainStep(batch));
             if (boundary)
             {
                 accumulated = 0;
@@ -112,7 +156,7 @@ internal sealed class FitLoop(Trainer trainer, IBatchSource train, FitOptions op
             logs.SetLatest(precision.StepLogs());
             AddNames(context, returned);
             window.Add(watch.Elapsed.TotalSeconds);
-            stepLogs = new DeviceLogs(step, window.Read);
+            stepLogs = new DeviceLogs(step, logs.Names().Append(StepWindow.MsPerStep).ToArray(), window.Read);
             callbacks.TrainBatchEnd(step++, stepLogs);
             context.StepInEpoch = step;
             if (options.DataParallel is { } ranks && ranks.AnyRank(context.StopTraining) && !context.StopTraining)
@@ -140,7 +184,7 @@ internal sealed class FitLoop(Trainer trainer, IBatchSource train, FitOptions op
 
         // The epoch's one read (free when a callback read the last step): the last step's logs stay readable after
         // the loop, e.g. for an interrupted epoch's progress bar.
-        _ = stepLogs?.Count;
+        stepLogs?.Read();
         if (accumulated > 0)
         {
             // The epoch ended inside an accumulation group: apply what was accumulated.

@@ -159,6 +159,27 @@ internal sealed class LogAccumulator : IDisposable
         return logs;
     }
 
+    /// <summary>The names <see cref="Logs"/> returns, known on the host without a read.</summary>
+    public IReadOnlyCollection<string> Names()
+    {
+        var names = new List<string>();
+        if (lengths is not null)
+        {
+            names.Add(loss.Name);
+            names.AddRange(metrics.Select(m => m.Name));
+        }
+
+        foreach (var name in stepSums.Keys.Concat(hostValues.Keys).Concat(latestOnDevice.Keys).Concat(latest.Keys))
+        {
+            if (!names.Contains(name))
+            {
+                names.Add(name);
+            }
+        }
+
+        return names;
+    }
+
     /// <summary>Releases the device totals.</summary>
     public void Dispose()
     {

@@ -8,6 +8,9 @@ namespace MixFit.Training;
 /// </summary>
 internal sealed class StepWindow(LogAccumulator logs)
 {
+    /// <summary>The name of the value <see cref="Read"/> adds.</summary>
+    public const string MsPerStep = "ms_per_step";
+
     private double seconds;
     private int steps;
 
@@ -24,7 +27,7 @@ internal sealed class StepWindow(LogAccumulator logs)
         var watch = Stopwatch.StartNew();
         var values = logs.Logs();
         seconds += watch.Elapsed.TotalSeconds;
-        values["ms_per_step"] = steps == 0 ? 0 : seconds * 1000 / steps;
+        values[MsPerStep] = steps == 0 ? 0 : seconds * 1000 / steps;
         seconds = 0;
         steps = 0;
         return values;

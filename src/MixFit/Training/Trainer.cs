@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using MixFit.Callbacks;
 using MixFit.Data;
 using MixFit.Losses;
@@ -22,13 +21,15 @@ namespace MixFit.Training;
 /// them in one transfer when a callback first looks at a step's logs (<see cref="DeviceLogs"/>: the progress bar a
 /// few times a second, the tracker at its interval) and at the end of each epoch, so on a GPU the CPU queues
 /// the next steps while the device works.</para>
+/// <para>The steps (<see cref="TrainStep"/>, <see cref="TestStep"/>, <see cref="PredictStep"/>, <see cref="ComputeLoss"/>)
+/// are overridable, in Trainer.Steps.cs: subclass to customise what happens in fit and keep the rest.</para>
 /// <example><code>
 /// var trainer = new Trainer(SmallCnn.Create());
 /// trainer.Compile(new CompileOptions { Policy = DTypePolicy.MixedFloat16, Metrics = new[] { "accuracy" } });
 /// History history = trainer.Fit(x, y, new FitOptions { Epochs = 5, BatchSize = 128, ValidationSplit = 0.1 });
 /// </code></example>
 /// </remarks>
-public class Trainer : IDisposable
+public partial class Trainer : IDisposable
 {
     private static readonly IReadOnlyDictionary<string, double> NoLogs = new Dictionary<string, double>();
     private static readonly IReadOnlyDictionary<string, Tensor> NoDeviceLogs = new Dictionary<string, Tensor>();
@@ -198,41 +199,8 @@ public class Trainer : IDisposable
     public History Fit(IBatchSource train, FitOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(train);
-        options = (options ?? new FitOptions()).Validated();
         RequireCompiled();
-        if (options.ValidationSplit > 0)
-        {
-            throw new ArgumentException("A validation split needs in-memory tensors; pass FitOptions.ValidationData for a batch source.", nameof(options));
-        }
-
-        if (options.SampleWeight is not null)
-        {
-            throw new ArgumentException("FitOptions.SampleWeight goes with in-memory tensors (Fit(x, y, options)); a batch source gives each Batch its SampleWeight.", nameof(options));
-        }
-
-        if (train.Count == 0 || train.BatchesPerEpoch == 0)
-        {
-            throw new ArgumentException("The training dataset is empty (0 samples).", nameof(train));
-        }
-
-        if (HasCustomTrainStep && (options.GradientAccumulation > 1 || options.ClassWeight is not null))
-        {
-            throw new ArgumentException(
-                $"{GetType().Name} overrides TrainStep, which owns its backward and step: FitOptions.GradientAccumulation ({options.GradientAccumulation}) and ClassWeight apply to the built-in step only. "
-                + "Accumulate or weight inside your TrainStep (Context.Options has the options), or leave them unset.", nameof(options));
-        }
-
-        if (options.DataParallel is { } parallel)
-        {
-            train = parallel.Shard(train);
-            options = options with
-            {
-                ValidationData = options.ValidationData is { } held ? parallel.Shard(held) : null,
-                Verbose = parallel.IsPrimary ? options.Verbose : 0,
-            };
-            parallel.CheckSameModel(Module, $"{precision!.Policy.Name}|{CompileOptions?.Optimizer}|{Loss!.Name}|{options.Epochs}|{options.GradientAccumulation}|{train.BatchesPerEpoch}");
-        }
-
+        (train, options) = FitLoop.Checked(this, train, (options ?? new FitOptions()).Validated());
         precision!.DataParallel = options.DataParallel;
         try
         {
@@ -256,7 +224,7 @@ public class Trainer : IDisposable
         RequireCompiled();
         var context = new TrainingContext(this) { Verbose = verbose, MetricNames = LogAccumulator.DisplayNames(metrics) };
         var list = CallbackList.ForLoop(context, verbose, output, callbacks ?? Enumerable.Empty<Callback>(), null);
-        var outer = Context;
+        var outer = EnterLoop(context);
         try
         {
             return EvaluationLoop.Run(this, data, list, context).Logs;
@@ -275,38 +243,7 @@ public class Trainer : IDisposable
     {
         ArgumentNullException.ThrowIfNull(data);
         RequireCompiled();
-        var context = new TrainingContext(this) { TestSteps = data.BatchesPerEpoch };
-        var list = new CallbackList(callbacks ?? Enumerable.Empty<Callback>(), context);
-        Module.eval();
-        var outer = Context;
-        Context = context;
-        var outputs = new List<Tensor>();
-        list.PredictBegin(NoLogs);
-        int batch = 0;
-        using (no_grad())
-        {
-            foreach (var current in data.ScopedBatches(0))
-            {
-                list.PredictBatchBegin(batch, NoLogs);
-                outputs.Add(PredictStep(current).cpu().MoveToOuterDisposeScope());
-                list.PredictBatchEnd(batch++, NoLogs);
-            }
-        }
-
-        LeaveLoop(outer);
-        list.PredictEnd(NoLogs);
-        if (outputs.Count == 0)
-        {
-            throw new ArgumentException("The prediction dataset is empty (0 samples).", nameof(data));
-        }
-
-        var all = cat(outputs, 0);
-        foreach (var o in outputs)
-        {
-            o.Dispose();
-        }
-
-        return all;
+        return PredictLoop.Run(this, data, callbacks ?? Enumerable.Empty<Callback>());
     }
 
     /// <summary>
@@ -376,142 +313,4 @@ public class Trainer : IDisposable
             throw NotCompiled();
         }
     }
-
-
-    /// <summary>
-    /// Keras' <c>train_step</c>: one training step on <paramref name="batch"/>, called by <see cref="Fit(IBatchSource, FitOptions?)"/>
-    /// for every batch. The built-in step: <see cref="Forward"/>, <see cref="ComputeLoss"/>, the precision strategy's
-    /// scaled backward and, at an accumulation boundary, its step (unscale, clip, check, step or skip, update the
-    /// scale), then <see cref="UpdateMetrics"/>.
-    /// </summary>
-    /// <remarks>
-    /// <para>Override it to customise what happens in fit (a GAN's two optimizers, a gradient penalty, a loss over
-    /// several outputs) and keep everything around it: callbacks, the progress bar, history, tracking, checkpoints,
-    /// data parallelism. Use the precision strategy's verbs so the step is as safe under <c>mixed_float16</c> as the
-    /// built-in one: <c>Precision.Backward(loss, optimizer)</c> scales, <c>Precision.Step(optimizer)</c> unscales,
-    /// checks, steps or skips and clears the gradients; <c>Precision.ScaleLoss</c>/<c>Unscale</c> take gradients
-    /// through the scaled graph. Do not call <c>backward()</c> on an unscaled loss under float16.</para>
-    /// <para>Return the step's logs as 0-dim device tensors by name (e.g. <c>d_loss</c>): each is shown and
-    /// recorded as its mean over the epoch's steps, read from the device only when a callback asks (no extra sync).
-    /// The compiled loss and metrics appear when the step calls <see cref="UpdateMetrics"/>; the strategy's loss
-    /// scale(s) and the learning rate are added by the loop. Runs in the batch's dispose scope.</para>
-    /// </remarks>
-    public virtual IReadOnlyDictionary<string, Tensor> TrainStep(Batch batch)
-    {
-        ArgumentNullException.ThrowIfNull(batch);
-        var step = loopStep ?? throw OutsideLoop(nameof(TrainStep));
-        var target = DeviceCopy.To(Targets(batch, "Training"), Precision.Device);
-        var output = Forward(batch.X);
-        if (step.ValidateTargets)
-        {
-            Loss!.Validate(output, target);
-        }
-
-        if (step.ClassWeights is not null && batch.SampleWeight is not null)
-        {
-            throw new ArgumentException("The training batches carry sample weights and FitOptions.ClassWeight is set: use one or the other (as in Keras).");
-        }
-
-        var weight = step.ClassWeights?.SampleWeightsFor(output, target) ?? (batch.SampleWeight is { } given ? DeviceCopy.To(given, Precision.Device) : null);
-        var loss = ComputeLoss(batch, output, target, weight);
-        int accumulation = step.Options.GradientAccumulation;
-        Precision.Backward(accumulation > 1 ? loss / accumulation : loss);
-        if (step.Boundary)
-        {
-            Precision.Step(Optimizer!, step.Options.Clipping);
-        }
-
-        UpdateMetrics(loss, output, target, weight);
-        return NoDeviceLogs;
-    }
-
-    /// <summary>
-    /// Keras' <c>test_step</c>: one evaluation step (eval mode, no gradients), called by <see cref="Evaluate(IBatchSource, int, IEnumerable{Callback}?, TextWriter?)"/>
-    /// and by Fit's validation. The built-in step: forward, <see cref="ComputeLoss"/>, <see cref="UpdateMetrics"/>.
-    /// Returns logs as <see cref="TrainStep"/> does (means over the steps).
-    /// </summary>
-    public virtual IReadOnlyDictionary<string, Tensor> TestStep(Batch batch)
-    {
-        ArgumentNullException.ThrowIfNull(batch);
-        var step = loopStep ?? throw OutsideLoop(nameof(TestStep));
-        var target = DeviceCopy.To(Targets(batch, "Evaluation"), Precision.Device);
-        var output = Forward(batch.X);
-        if (step.ValidateTargets)
-        {
-            Loss!.Validate(output, target);
-        }
-
-        var weight = batch.SampleWeight is { } given ? DeviceCopy.To(given, Precision.Device) : null;
-        UpdateMetrics(ComputeLoss(batch, output, target, weight), output, target, weight);
-        return NoDeviceLogs;
-    }
-
-    /// <summary>Keras' <c>predict_step</c>: the model's output for one batch (eval mode, no gradients); the built-in step is <see cref="Forward"/>.</summary>
-    public virtual Tensor PredictStep(Batch batch)
-    {
-        ArgumentNullException.ThrowIfNull(batch);
-        return Forward(batch.X);
-    }
-
-    /// <summary>
-    /// Keras' <c>compute_loss</c>: the float32 loss of <paramref name="output"/> against <paramref name="target"/>,
-    /// weighted by <paramref name="sampleWeight"/> ([batch]) when given. The built-in: the compiled <see cref="Loss"/>.
-    /// Override it to add terms (regularisers, auxiliary outputs) and keep the built-in step.
-    /// </summary>
-    public virtual Tensor ComputeLoss(Batch batch, Tensor output, Tensor target, Tensor? sampleWeight)
-    {
-        ArgumentNullException.ThrowIfNull(output);
-        ArgumentNullException.ThrowIfNull(target);
-        return (Loss ?? throw NotCompiled()).Compute(output, target, sampleWeight);
-    }
-
-    /// <summary>
-    /// The model's output for <paramref name="x"/> through the precision strategy: the input cast to the compute
-    /// dtype on the model's device, the output cast back to float32 (float64 under <c>float64</c>).
-    /// </summary>
-    protected Tensor Forward(Tensor x)
-    {
-        ArgumentNullException.ThrowIfNull(x);
-        var input = Precision.ConvertInput(x);
-        return precision!.ConvertOutput(Module.call(channelsLast ? MemoryLayout.ChannelsLast(input) : input));
-    }
-
-    /// <summary>
-    /// Adds a batch to the compiled loss tracker and metrics (Keras' <c>compute_metrics</c>), on the device, no sync;
-    /// for a custom <see cref="TrainStep"/> or <see cref="TestStep"/> that wants <c>loss</c> and the compiled metrics
-    /// (e.g. <c>accuracy</c>) in its logs.
-    /// </summary>
-    /// <exception cref="InvalidOperationException">Called outside a step of Fit or Evaluate.</exception>
-    protected void UpdateMetrics(Tensor loss, Tensor output, Tensor target, Tensor? sampleWeight)
-    {
-        var step = loopStep ?? throw OutsideLoop(nameof(UpdateMetrics));
-        step.Logs.Update(loss, output, target, sampleWeight);
-    }
-
-    /// <summary>What the running Fit, Evaluate or Predict shows callbacks (the options, the epoch and step); null between loops.</summary>
-    protected TrainingContext? Context { get; private set; }
-
-    /// <summary>Whether this trainer's class overrides <see cref="TrainStep"/>.</summary>
-    internal bool HasCustomTrainStep => GetType().GetMethod(nameof(TrainStep), new[] { typeof(Batch) })!.DeclaringType != typeof(Trainer);
-
-    /// <summary>Runs <paramref name="run"/> as a step of the loop whose state is <paramref name="step"/>.</summary>
-    internal T InLoop<T>(LoopStep step, TrainingContext context, Func<T> run)
-    {
-        loopStep = step;
-        Context = context;
-        try
-        {
-            return run();
-        }
-        finally
-        {
-            loopStep = null;
-        }
-    }
-
-    /// <summary>Ends a loop: <see cref="Context"/> is the enclosing loop's again (<paramref name="outer"/>: an Evaluate inside a Fit's callback), else null.</summary>
-    internal void LeaveLoop(TrainingContext? outer = null) => Context = outer;
-
-    private static InvalidOperationException OutsideLoop(string member) =>
-        new($"{member} is called by Fit, Evaluate and Predict for each batch; call those (or, in your own loop, the precision strategy's verbs) instead.");
 }

