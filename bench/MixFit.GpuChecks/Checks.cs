@@ -264,7 +264,7 @@ public static class Checks
     {
         var workloads = MixFit.Experiments.ReferenceWorkloads.Measure(device, TextWriter.Null, new StepProbeOptions { MaxTimedSteps = 2 });
         Require(workloads.Count > 0 && workloads.Values.All(t => t.All(s => s.MsPerStep > 0)), "a workload has no positive step time");
-        var (policy, reason) = PrecisionAdvice.Recommend(workloads);
+        var (policy, reason) = MixFit.Experiments.PrecisionAdvice.Recommend(workloads);
         Require(!string.IsNullOrWhiteSpace(reason), $"no reason given for {policy.Name}");
     }
 

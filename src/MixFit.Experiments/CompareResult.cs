@@ -9,4 +9,4 @@ namespace MixFit.Experiments;
 /// <param name="Charts">The PNG charts written.</param>
 /// <param name="Cancelled">Whether the user interrupted it.</param>
 public sealed record CompareResult(
-    IReadOnlyList<string> RunIds, IReadOnlyDictionary<string, string> Skipped, IReadOnlyList<MixFit.Precision.PolicyDecision> Decisions, string Table, string Report, IReadOnlyList<string> Charts, bool Cancelled);
+    IReadOnlyList<string> RunIds, IReadOnlyDictionary<string, string> Skipped, IReadOnlyList<PolicyDecision> Decisions, string Table, string Report, IReadOnlyList<string> Charts, bool Cancelled);

@@ -8,7 +8,7 @@ namespace MixFit.Native;
 /// read at run time), the native libraries really loaded, CUDA devices as the driver describes them, CPU precision
 /// features, kernels.
 /// Collected by <c>mixfit doctor</c> and recorded in every tracked run's environment. (Which policy to use is
-/// decided from measurements, not from these facts: see <see cref="MixFit.Precision.PrecisionAdvice"/>.)
+/// decided from measurements, not from these facts: see <c>PrecisionAdvice</c> (MixFit.Experiments).)
 /// </summary>
 public sealed record SystemReport(
     string MixFitVersion,

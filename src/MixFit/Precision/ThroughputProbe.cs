@@ -8,7 +8,7 @@ namespace MixFit.Precision;
 /// <summary>
 /// Kernel throughput per dtype (a 512x512 matmul and a small conv): the detail behind <c>mixfit doctor</c>'s
 /// training-step table. It does not decide anything: a kernel's speed does not predict a training step's (see
-/// <see cref="MixFit.Training.StepProbe"/> and <see cref="PrecisionAdvice"/>).
+/// <see cref="MixFit.Training.StepProbe"/> and <c>PrecisionAdvice</c> (MixFit.Experiments)).
 /// </summary>
 public static class ThroughputProbe
 {

@@ -11,7 +11,7 @@ public sealed record StepProbeOptions
 
     /// <summary>
     /// A policy whose first timed step is more than this many times the baseline's step is judged from that one step.
-    /// Default 3 (compare's <c>--max-slowdown</c>).
+    /// Default 3 (what compare allows by default).
     /// </summary>
     public double FarSlower { get; init; } = 3;
 

@@ -155,13 +155,13 @@ public sealed class CliTests : IDisposable
         var means = new[] { "mixed_bfloat16", "mixed_float16" }.Select(p => (Policy: p, Mean: GeometricMean(p))).Where(m => m.Mean is not null).ToList();
         if (recommended[1].Value == "float32")
         {
-            Assert.All(means, m => Assert.True(m.Mean < MixFit.Precision.PrecisionAdvice.MinimumGain, doctor.Output));
+            Assert.All(means, m => Assert.True(m.Mean < MixFit.Experiments.PrecisionAdvice.MinimumGain, doctor.Output));
         }
         else
         {
             // Printed ratios are rounded to 2 decimals: allow that rounding, no more.
             double mine = GeometricMean(recommended[1].Value) ?? throw new Xunit.Sdk.XunitException($"recommended {recommended[1].Value} was not measured everywhere\n{doctor.Output}");
-            Assert.True(mine >= MixFit.Precision.PrecisionAdvice.MinimumGain - 0.01, doctor.Output);
+            Assert.True(mine >= MixFit.Experiments.PrecisionAdvice.MinimumGain - 0.01, doctor.Output);
             Assert.All(means, m => Assert.True(m.Mean <= mine * 1.06, doctor.Output));   // the best, or bfloat16 within 5% of float16
             Assert.Contains("ms/step", recommended[2].Value);
         }

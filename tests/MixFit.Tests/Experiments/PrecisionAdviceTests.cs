@@ -1,7 +1,8 @@
+using MixFit.Experiments;
 using MixFit.Precision;
 using MixFit.Training;
 
-namespace MixFit.Tests.Precision;
+namespace MixFit.Tests.Experiments;
 
 /// <summary>The two decisions made from measured training steps, on injected measurements.</summary>
 public class PrecisionAdviceTests

@@ -1,4 +1,6 @@
-namespace MixFit.Precision;
+using MixFit.Precision;
+
+namespace MixFit.Experiments;
 
 /// <summary>Whether <c>mixfit compare</c> trains a policy, from its measured training step.</summary>
 /// <param name="Policy">The policy.</param>

@@ -1,7 +1,8 @@
 using System.Globalization;
+using MixFit.Precision;
 using MixFit.Training;
 
-namespace MixFit.Precision;
+namespace MixFit.Experiments;
 
 /// <summary>
 /// The decisions MixFit makes from measured training steps (<see cref="StepProbe"/>), as pure functions: which
