@@ -125,7 +125,7 @@ public static class TrainingJob
         var cancel = new CancellationCallback(cancellation);
         if (tracking is not null)
         {
-            callbacks.Insert(0, tracking);
+            callbacks.Add(tracking);    // runs before the others (Callback.TrackingOrder), wherever it is listed
         }
 
         callbacks.Add(cancel);
@@ -137,7 +137,7 @@ public static class TrainingJob
 
         if (options.CheckpointDirectory is { } folder && primary)
         {
-            // Once the tracker (first in the list) has its run: the checkpoint folder remembers which run it belongs to.
+            // Once the tracker (its order runs it first) has its run: the checkpoint folder remembers which run it belongs to.
             callbacks.Add(new LambdaCallback { TrainBegin = _ => ResumedRun.Write(folder, tracking?.Run?.Id) });
         }
 

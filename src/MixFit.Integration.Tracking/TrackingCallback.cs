@@ -21,6 +21,9 @@ namespace MixFit.Integration.Tracking;
 /// </remarks>
 public sealed class TrackingCallback : Callback, IDisposable
 {
+    /// <inheritdoc />
+    public override int Order => TrackingOrder;
+
     private readonly RunStore store;
     private readonly string name;
     private readonly string dataset;

@@ -16,6 +16,9 @@ namespace MixFit.Callbacks;
 /// </remarks>
 public sealed class BackupAndRestore : Callback
 {
+    /// <inheritdoc />
+    public override int Order => RestoreOrder;
+
     /// <summary>Creates the callback.</summary>
     /// <param name="backupDirectory">Folder for the backup (created when needed).</param>
     /// <param name="deleteOnCompletion">Delete the backup when the fit completes. Default true.</param>

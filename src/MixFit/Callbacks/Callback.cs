@@ -15,6 +15,25 @@ namespace MixFit.Callbacks;
 /// </remarks>
 public abstract class Callback
 {
+    /// <summary>The <see cref="Order"/> of <see cref="BackupAndRestore"/>: it restores the position before anyone reads it.</summary>
+    public const int RestoreOrder = -30;
+
+    /// <summary>The <see cref="Order"/> of <see cref="ProgbarLogger"/>: its epoch line precedes other callbacks' messages (Keras).</summary>
+    public const int ConsoleOrder = -20;
+
+    /// <summary>The <see cref="Order"/> of a run tracker: its run exists before the other callbacks' train begin.</summary>
+    public const int TrackingOrder = -10;
+
+    /// <summary>The <see cref="Order"/> of <see cref="HistoryCallback"/>: it records what the others left in the logs.</summary>
+    public const int HistoryOrder = 100;
+
+    /// <summary>
+    /// Where this callback runs among the others (fastai's <c>order</c>): ascending, and in list order among equals.
+    /// Default 0. The built-ins that depend on one another say so here instead of on their place in the list:
+    /// <see cref="RestoreOrder"/>, <see cref="ConsoleOrder"/>, <see cref="TrackingOrder"/>, <see cref="HistoryOrder"/>.
+    /// </summary>
+    public virtual int Order => 0;
+
     /// <summary>The running fit, evaluation or prediction; set before the first hook.</summary>
     public TrainingContext Context { get; internal set; } = null!;
 

@@ -3,8 +3,8 @@ using MixFit.Training;
 namespace MixFit.Callbacks;
 
 /// <summary>
-/// Calls a list of callbacks in order for every hook, and wraps a failure in a <see cref="CallbackException"/> that
-/// names the callback and the hook.
+/// Calls a list of callbacks for every hook in ascending <see cref="Callback.Order"/> (list order among equals), and
+/// wraps a failure in a <see cref="CallbackException"/> that names the callback and the hook.
 /// </summary>
 public sealed class CallbackList
 {
@@ -13,7 +13,7 @@ public sealed class CallbackList
     /// <summary>Creates the list and hands every callback the context.</summary>
     public CallbackList(IEnumerable<Callback> callbacks, TrainingContext context)
     {
-        this.callbacks = callbacks.ToList();
+        this.callbacks = callbacks.OrderBy(c => c.Order).ToList();    // stable: list order among equal orders
         foreach (var callback in this.callbacks)
         {
             callback.Context = context;
@@ -21,8 +21,9 @@ public sealed class CallbackList
     }
 
     /// <summary>
-    /// The callbacks of one loop in Keras' order: the progress logger first when <paramref name="verbose"/> &gt; 0 (its
-    /// epoch line precedes other callbacks' messages), then <paramref name="user"/>'s, the history (if any) last.
+    /// The callbacks of one loop: the progress logger when <paramref name="verbose"/> &gt; 0, <paramref name="user"/>'s
+    /// and the history (if any), run by their <see cref="Callback.Order"/> (the logger before the others' default 0,
+    /// the history last).
     /// </summary>
     public static CallbackList ForLoop(TrainingContext context, int verbose, TextWriter? output, IEnumerable<Callback> user, HistoryCallback? history)
     {

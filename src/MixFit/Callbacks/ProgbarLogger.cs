@@ -6,6 +6,9 @@ namespace MixFit.Callbacks;
 /// </summary>
 public sealed class ProgbarLogger : Callback
 {
+    /// <inheritdoc />
+    public override int Order => ConsoleOrder;
+
     private readonly TextWriter? output;
     private readonly bool dynamic;
     private readonly Func<double>? clock;
