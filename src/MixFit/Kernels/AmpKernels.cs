@@ -37,13 +37,8 @@ public abstract class AmpKernels
 
     /// <summary>Returns <see cref="Fused"/>, <see cref="Managed"/> or <see cref="Default"/> for a preference.</summary>
     /// <exception cref="NotSupportedException">Fused kernels were required but cannot be compiled by this libtorch.</exception>
-    public static AmpKernels Select(AmpKernelPreference preference) => preference switch
-    {
-        AmpKernelPreference.Managed => Managed,
-        AmpKernelPreference.Fused => Fused ?? throw new NotSupportedException(
-            "Fused AMP kernels are not available with this libtorch build (TorchScript compilation failed); use AmpKernelPreference.Auto or Managed."),
-        _ => Default,
-    };
+    public static AmpKernels Select(AmpKernelPreference preference) =>
+        KernelChoice.UseFused(preference, Fused is not null, "AMP kernels") ? Fused! : Managed;
 
     /// <summary>Multiplies every gradient by <paramref name="invScale"/> and sets <paramref name="foundInf"/> to 1 if any was inf or NaN.</summary>
     /// <remarks>All tensors of one call must share a device and dtype (callers group them).</remarks>

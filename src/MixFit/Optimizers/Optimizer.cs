@@ -59,13 +59,7 @@ public abstract class Optimizer : IDisposable
     private protected Optimizer(IEnumerable<Parameter> parameters, double learningRate, bool? fused, TorchScriptFunctions fusedKernel)
         : this(parameters, learningRate)
     {
-        IsFused = fused switch
-        {
-            false => false,
-            true => fusedKernel.Available ? true : throw new NotSupportedException(
-                $"The fused {GetType().Name} kernel is not available with this libtorch build (TorchScript compilation failed); pass fused: null or false."),
-            null => fusedKernel.Available,
-        };
+        IsFused = KernelChoice.UseFused(KernelChoice.FromFused(fused), fusedKernel.Available, $"{GetType().Name} kernel");
     }
 
     private Optimizer(IEnumerable<Parameter> parameters, double learningRate)

@@ -89,8 +89,7 @@ public sealed record CompileOptions
         ArgumentNullException.ThrowIfNull(groups);
         if (OptimizerFactory is null)
         {
-            bool? fused = Kernels switch { AmpKernelPreference.Fused => true, AmpKernelPreference.Managed => false, _ => null };
-            return (Optimizer with { Fused = Optimizer.Fused ?? fused }).Create(groups);
+            return (Optimizer with { Fused = KernelChoice.ToFused(Kernels, Optimizer.Fused) }).Create(groups);
         }
 
         var optimizer = OptimizerFactory(groups.SelectMany(g => g.Parameters).ToArray());

@@ -126,6 +126,24 @@ public sealed class ArchitectureTests
         Assert.Equal(new[] { "Scale" }, flagged);
     }
 
+    [Fact]
+    public void Only_kernel_choice_decides_between_fused_and_managed_kernels()
+    {
+        var offenders = new List<string>();
+        foreach (var project in LibraryProjects)
+        {
+            foreach (var (path, tree) in Sources(project).Where(s => !s.Path.EndsWith("/Kernels/KernelChoice.cs", StringComparison.Ordinal)))
+            {
+                var decisions = tree.GetRoot().DescendantNodes()
+                    .Where(n => n is SwitchExpressionArmSyntax or CaseSwitchLabelSyntax or BinaryExpressionSyntax { RawKind: (int)SyntaxKind.EqualsExpression or (int)SyntaxKind.NotEqualsExpression })
+                    .Where(n => n.DescendantNodes().OfType<MemberAccessExpressionSyntax>().Any(m => m.Expression.ToString() == "AmpKernelPreference"));
+                offenders.AddRange(decisions.Select(d => $"{path}:{d.GetLocation().GetLineSpan().StartLinePosition.Line + 1}: {d}"));
+            }
+        }
+
+        Assert.True(offenders.Count == 0, "Fused-or-managed decided outside Kernels/KernelChoice.cs (call KernelChoice instead):\n" + string.Join("\n", offenders));
+    }
+
     /// <summary>A host read: MixFit's <c>HostReads</c>, or a tensor's <c>item</c>/<c>data</c>/<c>tolist</c>.</summary>
     private static bool ReadsTheDevice(SyntaxNode body) =>
         body.DescendantNodesAndSelf().OfType<IdentifierNameSyntax>().Any(i => i.Identifier.Text == "HostReads")
