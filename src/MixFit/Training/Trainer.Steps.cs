@@ -30,12 +30,7 @@ public partial class Trainer
     {
         ArgumentNullException.ThrowIfNull(batch);
         var step = loopStep ?? throw OutsideLoop(nameof(TrainStep));
-        var target = DeviceCopy.To(Targets(batch, "Training"), Precision.Device);
-        var output = Forward(batch.X);
-        if (step.ValidateTargets)
-        {
-            Loss!.Validate(output, target);
-        }
+        var (output, target) = ForwardChecked(batch, "Training", step);
 
         if (step.ClassWeights is not null && batch.SampleWeight is not null)
         {
@@ -63,13 +58,7 @@ public partial class Trainer
     public virtual IReadOnlyDictionary<string, Tensor> TestStep(Batch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var step = loopStep ?? throw OutsideLoop(nameof(TestStep));
-        var target = DeviceCopy.To(Targets(batch, "Evaluation"), Precision.Device);
-        var output = Forward(batch.X);
-        if (step.ValidateTargets)
-        {
-            Loss!.Validate(output, target);
-        }
+        var (output, target) = ForwardChecked(batch, "Evaluation", loopStep ?? throw OutsideLoop(nameof(TestStep)));
 
         var weight = batch.SampleWeight is { } given ? DeviceCopy.To(given, Precision.Device) : null;
         UpdateMetrics(ComputeLoss(batch, output, target, weight), output, target, weight);
@@ -120,6 +109,19 @@ public partial class Trainer
 
     /// <summary>What the running Fit, Evaluate or Predict shows callbacks (the options, the epoch and step); null between loops.</summary>
     protected TrainingContext? Context { get; private set; }
+
+    /// <summary>The built-in steps' forward: the output and the targets on the device, checked against the loss on the loop's first batch.</summary>
+    private (Tensor Output, Tensor Target) ForwardChecked(Batch batch, string loop, LoopStep step)
+    {
+        var target = DeviceCopy.To(Targets(batch, loop), Precision.Device);
+        var output = Forward(batch.X);
+        if (step.ValidateTargets)
+        {
+            Loss!.Validate(output, target);
+        }
+
+        return (output, target);
+    }
 
     /// <summary>Whether this trainer's class overrides <see cref="TrainStep"/>.</summary>
     internal bool HasCustomTrainStep => GetType().GetMethod(nameof(TrainStep), new[] { typeof(Batch) })!.DeclaringType != typeof(Trainer);
