@@ -1,8 +1,10 @@
 using MixFit.Callbacks;
 using MixFit.Data;
+using MixFit.Integration.Tracking;
 using MixFit.Optimizers;
 using MixFit.Precision;
 using MixFit.Tests.Support;
+using MixFit.Tracking.Store;
 using MixFit.Training;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -164,6 +166,40 @@ public sealed class CustomTrainStepTests : IDisposable
 
         Assert.Equal(straight.Precision.GetState(), resumed.Precision.GetState(), new PrecisionStateComparer());
         Assert.NotNull(straight.Precision.GetState().OptimizerScalers?["generator"]);
+    }
+
+    [Fact]
+    public void A_gan_fit_is_tracked_with_both_losses_and_both_loss_scales_and_resumes_into_the_same_run()
+    {
+        var store = RunStore.Open(Path.Combine(dir, "runs"));
+        string checkpoint = Path.Combine(dir, "tracked.ckpt");
+        string runId;
+        using (var first = new GanTrainer(new Gan(seed: 6)))
+        using (var tracking = new TrackingCallback(store, "gan", "fashion-mnist 256", captureConsole: false))
+        {
+            first.CompileGan(DTypePolicy.MixedFloat16);
+            var save = new LambdaCallback { EpochEnd = (epoch, _) => first.SaveCheckpoint(checkpoint, epoch) };
+            first.Fit(Images(256), new FitOptions { Epochs = 1, Verbose = 0, Callbacks = new Callback[] { tracking, save } });
+            runId = tracking.Run!.Id;
+        }
+
+        using (var resumed = new GanTrainer(new Gan(seed: 7)))
+        using (var tracking = new TrackingCallback(store, "gan", "fashion-mnist 256", captureConsole: false) { ResumeRunId = runId })
+        {
+            resumed.CompileGan(DTypePolicy.MixedFloat16);
+            resumed.LoadCheckpoint(checkpoint);
+            resumed.Fit(Images(256), new FitOptions { Epochs = 2, InitialEpoch = 1, Verbose = 0, Callbacks = new Callback[] { tracking } });
+        }
+
+        var run = store.List().Single();
+        Assert.Equal(runId, run.Id);
+        Assert.Equal(RunStatus.Finished, run.Status);
+        var epochs = store.Metrics(run.Id, "epoch");
+        Assert.Equal(new long[] { 0, 1 }, epochs.Select(e => e.Step));
+        Assert.All(epochs, e => Assert.True(e.Values.ContainsKey("d_loss") && e.Values.ContainsKey("g_loss") && e.Values.ContainsKey("generator_loss_scale"), string.Join(", ", e.Values.Keys)));
+        var steps = store.Metrics(run.Id, "step");
+        Assert.NotEmpty(steps);
+        Assert.All(steps, s => Assert.True(s.Values.ContainsKey("loss_scale") && s.Values.ContainsKey("generator_loss_scale") && s.Values.ContainsKey("d_loss"), string.Join(", ", s.Values.Keys)));
     }
 
     [Fact]
