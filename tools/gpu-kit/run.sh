@@ -122,7 +122,9 @@ if [ -n "$shim" ] && [ -f "$shim" ]; then
     bench_args=(--models resnet50,small-cnn --batch 64 --image-size 224 --steps 30 --warmup 5)
     compare_args=(--limit 6000)
   fi
-  stage doctor 60 "versions, loaded libraries, devices, measured steps" "$dotnet" "$kit/app/MixFit.Cli.dll" doctor
+  # doctor measures every policy's step: seconds on a GPU, up to minutes on a small CPU (a rehearsal) under load.
+  doctor_limit=60; [ "$device" = cpu ] && doctor_limit=180
+  stage doctor "$doctor_limit" "versions, loaded libraries, devices, measured steps" "$dotnet" "$kit/app/MixFit.Cli.dll" doctor
   cp "$logs/doctor.log" "$out/doctor.txt" 2>/dev/null
   stage checks 120 "the CUDA issue's checks on $device" "$dotnet" "$kit/app/MixFit.GpuChecks.dll" checks --device "$device" --json "$out/checks.json"
   stage bench 120 "${bench_args[*]}" "$dotnet" "$kit/app/MixFit.GpuChecks.dll" bench --device "$device" --json "$out/bench.json" "${bench_args[@]}"
