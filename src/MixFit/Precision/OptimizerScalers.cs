@@ -17,10 +17,7 @@ internal sealed class OptimizerScalers : IDisposable
     /// <exception cref="ArgumentException">A bad or taken name, or an optimizer that already has a scaler.</exception>
     public void Add(string name, Optimizer optimizer, Func<LossScaler> create)
     {
-        if (string.IsNullOrEmpty(name) || !name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_') || !char.IsAsciiLetterLower(name[0]))
-        {
-            throw new ArgumentException($"A loss scaler's name must be lower-case letters, digits and '_', starting with a letter (it names logs and checkpoint entries); got \"{name}\".", nameof(name));
-        }
+        CheckName(name, "A loss scaler's");
 
         if (byOptimizer.Values.Any(e => e.Name == name))
         {
@@ -33,6 +30,19 @@ internal sealed class OptimizerScalers : IDisposable
         }
 
         byOptimizer[optimizer] = (name, create());
+    }
+
+    /// <summary>
+    /// The rule for the names that key an optimizer's logs and checkpoint entries (a loss scaler's, a trainer's further
+    /// optimizer's): lower-case letters, digits and '_', starting with a letter.
+    /// </summary>
+    /// <exception cref="ArgumentException">The name breaks the rule; <paramref name="whose"/> says whose name it is.</exception>
+    internal static void CheckName(string name, string whose)
+    {
+        if (string.IsNullOrEmpty(name) || !name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_') || !char.IsAsciiLetterLower(name[0]))
+        {
+            throw new ArgumentException($"{whose} name must be lower-case letters, digits and '_', starting with a letter (it names logs and checkpoint entries); got \"{name}\".", nameof(name));
+        }
     }
 
     /// <summary>The scaler of <paramref name="optimizer"/>: its own, else <paramref name="shared"/> (the strategy's).</summary>
@@ -77,9 +87,8 @@ internal sealed class OptimizerScalers : IDisposable
         return scaler;
     }
 
-    /// <summary>Every scaler with its name: <paramref name="shared"/> first as "", then the optimizers' own in the order they were added.</summary>
-    public IEnumerable<(string Name, LossScaler Scaler)> Named(LossScaler shared) =>
-        new[] { (Name: "", Scaler: shared) }.Concat(byOptimizer.Values);
+    /// <summary>The optimizers' own scalers with their names, in the order they were added.</summary>
+    public IEnumerable<(string Name, LossScaler Scaler)> Own => byOptimizer.Values;
 
     /// <summary>Releases the optimizers' own scalers.</summary>
     public void Dispose()

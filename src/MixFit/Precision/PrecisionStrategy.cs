@@ -318,7 +318,7 @@ public class PrecisionStrategy : IDisposable
     {
         RequirePrepared();
         var logs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (name, scaler) in ownScalers.Named(Scaler))
+        foreach (var (name, scaler) in ownScalers.Own.Prepend(("", Scaler)))
         {
             if (scaler.IsEnabled && scaler.ScaleTensor is { } scale && scaler.SkippedStepsTensor is { } skipped)
             {
@@ -341,7 +341,7 @@ public class PrecisionStrategy : IDisposable
     public PrecisionState GetState()
     {
         RequirePrepared();
-        var own = ownScalers.Named(Scaler).Where(n => n.Name.Length > 0 && n.Scaler.IsEnabled).ToDictionary(n => n.Name, n => n.Scaler.GetState(), StringComparer.Ordinal);
+        var own = ownScalers.Own.Where(n => n.Scaler.IsEnabled).ToDictionary(n => n.Name, n => n.Scaler.GetState(), StringComparer.Ordinal);
         return new PrecisionState(Policy.Name, Scaler.IsEnabled ? Scaler.GetState() : null) { OptimizerScalers = own.Count == 0 ? null : own };
     }
 
@@ -354,7 +354,7 @@ public class PrecisionStrategy : IDisposable
     {
         CheckState(state);
         Scaler.LoadState(state?.LossScaler);
-        foreach (var (name, scaler) in ownScalers.Named(Scaler).Where(n => n.Name.Length > 0))
+        foreach (var (name, scaler) in ownScalers.Own)
         {
             scaler.LoadState(state?.OptimizerScalers?.GetValueOrDefault(name));
         }
@@ -367,7 +367,7 @@ public class PrecisionStrategy : IDisposable
     {
         RequirePrepared();
         Scaler.Validate(state?.LossScaler);
-        var own = ownScalers.Named(Scaler).Where(n => n.Name.Length > 0).ToDictionary(n => n.Name, n => n.Scaler, StringComparer.Ordinal);
+        var own = ownScalers.Own.ToDictionary(n => n.Name, n => n.Scaler, StringComparer.Ordinal);
         foreach (var (name, saved) in state?.OptimizerScalers ?? new Dictionary<string, LossScalerState>())
         {
             if (!own.TryGetValue(name, out var scaler))

@@ -74,7 +74,7 @@ public partial class Trainer : IDisposable
     /// <c>Precision.Backward(loss, optimizer)</c> and <c>Precision.Step(optimizer)</c>. Call it after
     /// <see cref="Compile"/>, the same way in every run that resumes a checkpoint.
     /// </summary>
-    /// <exception cref="ArgumentException">The name is taken (<c>optimizer</c> is the compiled one's), or not lower-case letters, digits and '_'.</exception>
+    /// <exception cref="ArgumentException">The name is taken (<c>optimizer</c> is the compiled one's), or not lower-case letters, digits and '_' starting with a letter.</exception>
     /// <exception cref="InvalidOperationException">Not compiled yet.</exception>
     public void AddOptimizer(string name, Optimizer optimizer, bool ownLossScaler = true)
     {
@@ -85,13 +85,10 @@ public partial class Trainer : IDisposable
             throw new ArgumentException($"An optimizer named \"{name}\" exists already (the trainer has: {string.Join(", ", Optimizers.Keys)}); pick another name.", nameof(name));
         }
 
+        OptimizerScalers.CheckName(name, "An optimizer's");
         if (ownLossScaler)
         {
             precision!.AddLossScaler(name, optimizer);
-        }
-        else if (string.IsNullOrEmpty(name) || !name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_'))
-        {
-            throw new ArgumentException($"An optimizer's name must be lower-case letters, digits and '_' (it names checkpoint entries); got \"{name}\".", nameof(name));
         }
 
         addedOptimizers[name] = optimizer;

@@ -28,11 +28,7 @@ internal static class RepositoryFiles
         Directory.CreateDirectory(lib);
         foreach (var file in Directory.GetFiles(native))
         {
-            string target = Path.Combine(lib, Path.GetFileName(file));
-            if (Run("ln", $"\"{file}\" \"{target}\"").ExitCode != 0)
-            {
-                File.Copy(file, target);
-            }
+            LinkOrCopy(file, Path.Combine(lib, Path.GetFileName(file)));
         }
 
         return Path.Combine(folder, "torch");
@@ -63,14 +59,19 @@ internal static class RepositoryFiles
         foreach (var name in new[] { "libc10", "libtorch_cpu", "libtorch" })
         {
             string source = Directory.GetFiles(Path.GetDirectoryName(loaded)!, name + ".so*").Select(f => new FileInfo(f)).First(f => f.LinkTarget is null).FullName;
-            string target = Path.Combine(lib, name + ".so");
-            if (Run("ln", $"\"{source}\" \"{target}\"").ExitCode != 0)
-            {
-                File.Copy(source, target);
-            }
+            LinkOrCopy(source, Path.Combine(lib, name + ".so"));
         }
 
         return (Path.Combine(folder, "torch"), Path.Combine(AppContext.BaseDirectory, "libLibTorchSharp.so"));
+    }
+
+    /// <summary>A hard link at <paramref name="target"/> to <paramref name="source"/> (as a PyTorch install's torch/lib holds its libraries), a copy where linking fails.</summary>
+    private static void LinkOrCopy(string source, string target)
+    {
+        if (Run("ln", $"\"{source}\" \"{target}\"").ExitCode != 0)
+        {
+            File.Copy(source, target);
+        }
     }
 
     /// <summary>Runs a command (from <paramref name="workingDirectory"/>, default the repository root); its exit code and output. Fails the test after <paramref name="minutes"/>.</summary>

@@ -234,6 +234,20 @@ public sealed class CustomTrainStepTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("Generator", true)]
+    [InlineData("2nd", false)]
+    [InlineData("", false)]
+    public void A_further_optimizer_s_name_must_fit_log_and_checkpoint_keys_with_or_without_its_own_scaler(string name, bool ownLossScaler)
+    {
+        using var trainer = new GanTrainer(new Gan(seed: 8));
+        trainer.CompileGan(DTypePolicy.MixedFloat16, withGenerator: false);
+        using var extra = new MixFit.Optimizers.Adam(trainer.Precision.ParametersUnder("generator"));
+        var error = Assert.Throws<ArgumentException>(() => trainer.AddOptimizer(name, extra, ownLossScaler));
+        Assert.Contains($"An optimizer's name must be lower-case letters, digits and '_', starting with a letter (it names logs and checkpoint entries); got \"{name}\"", error.Message);
+        Assert.Equal(new[] { "optimizer" }, trainer.Optimizers.Keys);
+    }
+
     [Fact]
     public void A_custom_step_is_refused_gradient_accumulation_with_a_message_saying_why()
     {
