@@ -1,8 +1,18 @@
 using System.Globalization;
 using MixFit.Tracking.Store;
 
-// Usage: log <store> <name> <points>  |  hang <store> <name>  |  hang-unflushed <store> <name>
+// Usage: log <store> <name> <points>  |  hang <store> <name>  |  hang-unflushed <store> <name>  |  import <store> <folder>
 var store = RunStore.Open(args[1]);
+if (args[0] == "import")
+{
+    // Says when it starts, so a test can kill it partway through.
+    Console.WriteLine("importing");
+    Console.Out.Flush();
+    var report = store.Import(args[2]);
+    Console.WriteLine($"imported {report.RunId}");
+    return 0;
+}
+
 var run = store.StartRun(args[2]);
 if (args[0] == "log")
 {

@@ -121,4 +121,58 @@ public sealed class OnnxExporterTests : IDisposable
         Assert.Matches("Module \"base\\.features\\.[0-9.]+\" \\(\\w+\\)", error.Message);
         Assert.False(File.Exists(Path.Combine(dir, "m.onnx")), "nothing is written when the export fails");
     }
+
+    /// <summary>
+    /// Every attribute the exporter writes, checked against its layer with non-default values (the defaults hide a
+    /// hard-coded attribute): a grouped, dilated, strided, asymmetrically padded convolution, a BatchNorm with
+    /// eps 1e-3, momentum 0.3 and a running variance near eps (where the epsilon matters), and a padded, strided,
+    /// ceil-mode max pool; then ONNX Runtime computes what TorchSharp computes.
+    /// </summary>
+    [Fact]
+    public void Non_default_layer_attributes_are_written_as_the_layers_hold_them_and_onnx_runtime_agrees()
+    {
+        manual_seed(21);
+        var conv = nn.Conv2d(4, 6, kernel_size: (3, 2), stride: (2, 1), padding: (1, 2), dilation: (2, 1), groups: 2);
+        var norm = nn.BatchNorm2d(6, eps: 1e-3, momentum: 0.3);
+        var pool = nn.MaxPool2d(kernel_size: new long[] { 3, 2 }, stride: new long[] { 2, 1 }, padding: new long[] { 1, 1 }, dilation: new long[] { 1, 2 }, ceil_mode: true);
+        var model = nn.Sequential(("conv", conv), ("bn", norm), ("relu", nn.ReLU()), ("pool", pool));
+        using (no_grad())
+        {
+            norm.running_mean!.copy_(randn(6) * 0.1);
+            norm.running_var!.copy_(rand(6) * 2e-3 + 1e-4);
+            norm.weight!.copy_(rand(6) + 0.5);
+            norm.bias!.copy_(randn(6) * 0.1);
+        }
+
+        model.eval();
+        string path = Path.Combine(dir, "attributes.onnx");
+        OnnxExporter.Export(model, path, new long[] { 4, 12, 10 });
+
+        var nodes = ModelProto.Parser.ParseFromFile(path).Graph.Node;
+        AttributeProto Attribute(string op, string name) => nodes.Single(n => n.OpType == op).Attribute.Single(a => a.Name == name);
+        Assert.Equal(new long[] { 3, 2 }, Attribute("Conv", "kernel_shape").Ints);
+        Assert.Equal(new long[] { 2, 1 }, Attribute("Conv", "strides").Ints);
+        Assert.Equal(new long[] { 1, 2, 1, 2 }, Attribute("Conv", "pads").Ints);
+        Assert.Equal(new long[] { 2, 1 }, Attribute("Conv", "dilations").Ints);
+        Assert.Equal(2, Attribute("Conv", "group").I);
+        Assert.Equal(1e-3f, Attribute("BatchNormalization", "epsilon").F);
+        // ONNX's momentum weighs the running value (1 - PyTorch's momentum).
+        Assert.Equal(0.7f, Attribute("BatchNormalization", "momentum").F, 1e-6f);
+        Assert.Equal(new long[] { 3, 2 }, Attribute("MaxPool", "kernel_shape").Ints);
+        Assert.Equal(new long[] { 2, 1 }, Attribute("MaxPool", "strides").Ints);
+        Assert.Equal(new long[] { 1, 1, 1, 1 }, Attribute("MaxPool", "pads").Ints);
+        Assert.Equal(new long[] { 1, 2 }, Attribute("MaxPool", "dilations").Ints);
+        Assert.Equal(1, Attribute("MaxPool", "ceil_mode").I);
+
+        var x = randn(3, 4, 12, 10);
+        Tensor ours;
+        using (no_grad())
+        {
+            ours = model.call(x);
+        }
+
+        var theirs = RunOnnx(path, x);
+        Assert.Equal(ours.shape, theirs.shape);
+        Assert.True(Relative(ours, theirs) < 1e-5, $"relative difference {Relative(ours, theirs):E2}");
+    }
 }

@@ -464,4 +464,51 @@ public class MixedPrecisionStrategyTests
 
         return norm;
     }
+
+    public static TheoryData<string, string> MixedPoliciesAndKernels => new()
+    {
+        { "mixed_float16", "fused" }, { "mixed_float16", "managed" },
+        { "mixed_bfloat16", "fused" }, { "mixed_bfloat16", "managed" },
+    };
+
+    /// <summary>
+    /// The master-weight invariant stated directly: after every applied step the working copy is the updated float32
+    /// master cast to the compute dtype, bit for bit, and the master moved. Copying the masters into the working copy
+    /// before the optimizer step (a stale working copy) breaks the equality at the first step.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(MixedPoliciesAndKernels))]
+    public void After_a_step_the_working_copy_is_the_updated_masters_cast_bit_for_bit(string policyName, string kernels)
+    {
+        manual_seed(11);
+        var model = SmallCnn.Create();
+        var pref = KernelCases.IsFused(kernels) ? AmpKernelPreference.Fused : AmpKernelPreference.Managed;
+        // A modest static scale: every step applies (no skipped step can hide a stale copy).
+        using var precision = PrecisionStrategy.Create(policyName, new PrecisionOptions { Kernels = pref, LossScale = LossScaleOptions.Fixed(128) });
+        var parameters = precision.Prepare(model, CPU);
+        var masters = ((MixedPrecisionStrategy)precision).MasterWeights;
+        var compute = precision.Policy.ComputeDType;
+        using var adam = new Adam(parameters, 1e-2, fused: KernelCases.IsFused(kernels));
+        var x = randn(8, 1, 28, 28);
+        var y = randint(0, 10, new long[] { 8 });
+
+        for (int step = 0; step < 3; step++)
+        {
+            var before = masters.ToDictionary(kv => kv.Key, kv => kv.Value.detach().clone());
+            using var scope = NewDisposeScope();
+            var logits = precision.ConvertOutput(model.call(precision.ConvertInput(x)));
+            precision.Backward(F.cross_entropy(logits, y));
+            Assert.False(precision.Step(adam).IsSkipped());
+
+            var working = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+            Assert.NotEmpty(masters);
+            foreach (var (name, master) in masters)
+            {
+                Assert.Equal(ScalarType.Float32, master.dtype);
+                Assert.Equal(compute, working[name].dtype);
+                Assert.True(master.to(compute).eq(working[name]).all().item<bool>(), $"step {step}: {name}'s working copy is not its master cast to {compute}");
+                Assert.False(master.eq(before[name]).all().item<bool>(), $"step {step}: {name}'s master did not move");
+            }
+        }
+    }
 }
