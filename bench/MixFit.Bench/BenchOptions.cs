@@ -3,7 +3,7 @@ using System.Globalization;
 namespace MixFit.Bench;
 
 /// <summary>Command-line options of the benchmark.</summary>
-internal sealed record BenchOptions(int Steps, int HalfSteps, int Warmup, int FitRounds, IReadOnlySet<string> Models, string? Json = null)
+internal sealed record BenchOptions(int Steps, int HalfSteps, int Warmup, int FitRounds, IReadOnlySet<string> Models, string? Json = null, string? Profile = null, string? Profiler = null)
 {
     public static BenchOptions Parse(string[] args)
     {
@@ -26,8 +26,10 @@ internal sealed record BenchOptions(int Steps, int HalfSteps, int Warmup, int Fi
                 "--warmup" => options with { Warmup = Count("--warmup") },
                 "--fit-rounds" => options with { FitRounds = Count("--fit-rounds") },
                 "--json" => options with { Json = Value() },
+                "--profile" => options with { Profile = Value() },
+                "--profiler" => options with { Profiler = Value() },
                 "--models" => options with { Models = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet() },
-                _ => throw new ArgumentException($"Unknown option \"{args[i]}\". Options: --steps N, --half-steps N, --warmup N, --fit-rounds N, --models small-cnn,resnet18,fit,data,tracking,transfer,peers, --json FILE (peers)."),
+                _ => throw new ArgumentException($"Unknown option \"{args[i]}\". Options: --steps N, --half-steps N, --warmup N, --fit-rounds N, --models small-cnn,resnet18,fit,data,tracking,transfer,peers, --json FILE (peers), --profile DIR --profiler LIB (peers under libtorch's op profiler, bench/peers/profile.sh)."),
             };
         }
 

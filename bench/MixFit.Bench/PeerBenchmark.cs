@@ -77,6 +77,100 @@ internal static class PeerBenchmark
         }
     }
 
+    /// <summary>
+    /// The profile mode (<c>--profile DIR --profiler LIB</c>): each configuration alone, its warm-up steps, then
+    /// <c>--steps</c> steps under libtorch's op profiler. Writes <c>mixfit-WORKLOAD-CONFIG.tsv</c> (the events) and
+    /// <c>.json</c> (the steps' wall times) for bench/peers/profile_table.py, as pytorch_steps.py --profile does.
+    /// </summary>
+    public static void Profile(BenchOptions options, string directory, string library)
+    {
+        var profiler = OpProfiler.Load(library);
+        Directory.CreateDirectory(directory);
+        foreach (var workload in new[] { Workload.SmallCnnBatch128(), Workload.ResNet18Batch16() })
+        {
+            string name = workload.Name.Split(' ')[0];
+            Console.WriteLine($"profile: {workload.Name}, {options.Steps} steps after {options.Warmup} warm-up, each configuration alone");
+            string Prefix(string config) => Path.Combine(directory, $"mixfit-{name}-{config}");
+            ProfileLoop(profiler, options, Prefix("hand-float32"), HandStep(workload));
+            ProfileLoop(profiler, options, Prefix("minimal-float32"), MinimalStep(workload, DTypePolicy.Float32));
+            ProfileLoop(profiler, options, Prefix("minimal-mixed_bfloat16"), MinimalStep(workload, DTypePolicy.MixedBFloat16));
+            ProfileFit(profiler, options, Prefix("fit-float32"), workload, DTypePolicy.Float32);
+            ProfileFit(profiler, options, Prefix("fit-mixed_bfloat16"), workload, DTypePolicy.MixedBFloat16);
+        }
+    }
+
+    private static void ProfileLoop(OpProfiler profiler, BenchOptions options, string prefix, Action step)
+    {
+        for (int i = 0; i < options.Warmup; i++)
+        {
+            step();
+        }
+
+        var times = new List<double>();
+        profiler.Start();
+        for (int i = 0; i < options.Steps; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            step();
+            times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
+
+        WriteProfile(profiler, prefix, times);
+    }
+
+    private static void ProfileFit(OpProfiler profiler, BenchOptions options, string prefix, Workload workload, DTypePolicy policy)
+    {
+        var times = new List<double>();
+        var watch = new Stopwatch();
+        int begun = 0;
+        var trainer = new Trainer(workload.NewModel(), CPU);
+        trainer.Compile(new CompileOptions { Policy = policy, Optimizer = new OptimizerConfig { Name = "adam", LearningRate = 1e-3 } });
+        trainer.Fit(new RepeatedBatch(workload.X, workload.Y, options.Steps + options.Warmup + 1), new FitOptions
+        {
+            Epochs = 1,
+            Verbose = 0,
+            Output = TextWriter.Null,
+            Callbacks = new Callback[]
+            {
+                new LambdaCallback
+                {
+                    // Step k runs from batch-begin k to batch-begin k + 1: the profiler covers steps warmup .. warmup + steps - 1.
+                    BatchBegin = (_, _) =>
+                    {
+                        int step = begun++;
+                        if (step > options.Warmup && step <= options.Warmup + options.Steps)
+                        {
+                            times.Add(watch.Elapsed.TotalMilliseconds);
+                        }
+
+                        if (step == options.Warmup)
+                        {
+                            profiler.Start();
+                        }
+                        else if (step == options.Warmup + options.Steps)
+                        {
+                            WriteProfile(profiler, prefix, times);
+                        }
+
+                        watch.Restart();
+                    },
+                },
+            },
+        });
+    }
+
+    private static void WriteProfile(OpProfiler profiler, string prefix, List<double> times)
+    {
+        long events = profiler.Stop(prefix + ".tsv");
+        File.WriteAllText(prefix + ".json", new JsonObject
+        {
+            ["side"] = "MixFit",
+            ["steps"] = times.Count,
+            ["step_ms"] = new JsonArray(times.Select(t => (JsonNode)Math.Round(t, 3)).ToArray()),
+        }.ToJsonString());
+        Console.WriteLine($"  {Path.GetFileName(prefix),-44} {Median(times),9:F1} ms/step under the profiler, {events} events");
+    }
+
     private static Action HandStep(Workload workload)
     {
         var model = workload.NewModel();

@@ -109,7 +109,14 @@ if (options.Models.Contains("tracking"))
 
 if (options.Models.Contains("peers"))
 {
-    PeerBenchmark.Run(options);
+    if (options.Profile is { } profile)
+    {
+        PeerBenchmark.Profile(options, profile, options.Profiler ?? throw new ArgumentException("--profile needs --profiler LIB (bench/peers/profile.sh builds it)."));
+    }
+    else
+    {
+        PeerBenchmark.Run(options);
+    }
 }
 
 if (options.Models.Contains("transfer"))

@@ -78,6 +78,28 @@ def make_step(build, x, y, autocast_dtype, fused):
     return step
 
 
+def profile(step, args, prefix):
+    """Warm-up steps, then --steps steps under torch.profiler (CPU activity, Kineto: the events MixFit.Bench --profile
+    records from the same libtorch); writes PREFIX.tsv (name, thread, start and end in ns) and PREFIX.json (step times)."""
+    import os
+    os.makedirs(os.path.dirname(prefix), exist_ok=True)
+    for _ in range(args.warmup):
+        step()
+    times = []
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
+        for _ in range(args.steps):
+            start = time.perf_counter()
+            step()
+            times.append((time.perf_counter() - start) * 1000)
+    events = prof.profiler.kineto_results.events()
+    with open(prefix + ".tsv", "w") as f:
+        for e in events:
+            f.write(f"{e.name()}\t{e.start_thread_id()}\t{e.start_ns()}\t{e.start_ns() + e.duration_ns()}\n")
+    with open(prefix + ".json", "w") as f:
+        json.dump({"side": "PyTorch", "steps": len(times), "step_ms": [round(t, 3) for t in times]}, f)
+    print(f"  {os.path.basename(prefix):<44} {statistics.median(times):9.1f} ms/step under the profiler, {len(events)} events")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="data/fashion-mnist", help="folder with train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz")
@@ -85,6 +107,7 @@ def main():
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--profile", metavar="DIR", help="instead: each configuration alone under torch.profiler, its events and step times written to DIR for profile_table.py")
     args = parser.parse_args()
     if args.steps < 1 or args.warmup < 0:
         sys.exit(f"--steps must be at least 1 and --warmup at least 0, got {args.steps} and {args.warmup}")
@@ -109,6 +132,11 @@ def main():
         configs = [("PyTorch float32 + Adam", None, False), ("PyTorch autocast bfloat16 + Adam", torch.bfloat16, False)]
         if fused:
             configs += [("PyTorch float32 + Adam(fused=True)", None, True), ("PyTorch autocast bfloat16 + Adam(fused=True)", torch.bfloat16, True)]
+        if args.profile:
+            for label, dtype, f in configs:
+                config = ("float32" if dtype is None else "autocast_bfloat16") + ("-fused" if f else "")
+                profile(make_step(build, x, y, dtype, f), args, f"{args.profile}/pytorch-{name}-{config}")
+            continue
         steps = [(label, make_step(build, x, y, dtype, f)) for label, dtype, f in configs]
         times = {label: [] for label, _ in steps}
         for round_ in range(args.warmup + args.steps):
@@ -123,7 +151,7 @@ def main():
             print(f"  {label:<52} {median:9.1f} ms/step ({len(times[label])} steps)")
             rows.append({"workload": name, "config": label, "median_ms": round(median, 2), "steps": len(times[label])})
 
-    if args.json:
+    if args.json and not args.profile:
         with open(args.json, "w") as f:
             json.dump({"side": "PyTorch", "torch": torch.__version__, "threads": torch.get_num_threads(), "rows": rows}, f, indent=2)
         print(f"written to {args.json}")

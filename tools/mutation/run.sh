@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Mutation testing (Stryker.NET, the repository's local dotnet tool) over the code where a silent bug costs users most,
+# against the fast tests. One folder per Stryker run, so a run stays within about an hour on 2 cores and a folder's
+# score is its own; --since mutates only what changed since a commit (Stryker's diff mode).
+#
+#   tools/mutation/run.sh [--since REF] [--out DIR] FOLDER...
+#     FOLDER   Precision, Kernels, Optimizers, Checkpoints, Distributed, OnnxExporter (src/MixFit, MixFit.Tests'
+#              fast tests) or Store (src/MixFit.Tracking, MixFit.Tracking.Tests); "all" for every one
+#     --since  only the mutants in files changed since REF (e.g. main or HEAD~3)
+#     --out    where the reports go (default artifacts/mutation); FOLDER/reports/mutation-report.{json,html,md}
+# Then tools/mutation/score.py DIR prints the score of each folder. Exit status: 0, or the first failing run's.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+repo="$(pwd)" since="" out="artifacts/mutation" folders=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --since) since="${2:?--since needs a commit}"; shift 2 ;;
+    --out) out="${2:?--out needs a folder}"; shift 2 ;;
+    all) folders+=(Precision Kernels Optimizers Checkpoints Distributed OnnxExporter Store); shift ;;
+    Precision|Kernels|Optimizers|Checkpoints|Distributed|OnnxExporter|Store) folders+=("$1"); shift ;;
+    *) echo "tools/mutation/run.sh: unknown argument '$1' (expected Precision, Kernels, Optimizers, Checkpoints, Distributed, OnnxExporter, Store or all; --since REF; --out DIR)" >&2; exit 2 ;;
+  esac
+done
+[ ${#folders[@]} -gt 0 ] || { echo "tools/mutation/run.sh: name at least one folder (or all)" >&2; exit 2; }
+mkdir -p "$out"; out="$(cd "$out" && pwd)"
+dotnet tool restore >/dev/null
+for folder in "${folders[@]}"; do
+  case "$folder" in
+    Store) tests=tests/MixFit.Tracking.Tests project=MixFit.Tracking.csproj glob="**/Store/**/*.cs" filter="" ;;
+    OnnxExporter) tests=tests/MixFit.Tests project=MixFit.csproj glob="**/Onnx/OnnxExporter.cs" filter="Category!=Slow&Category!=Cuda" ;;
+    *) tests=tests/MixFit.Tests project=MixFit.csproj glob="**/$folder/**/*.cs" filter="Category!=Slow&Category!=Cuda" ;;
+  esac
+  args=(--project "$project" --mutate "$glob" --configuration Release --coverage-analysis perTest --mutation-level Standard
+        --concurrency 1 --reporter progress --reporter json --reporter html --reporter markdown --output "$out/$folder"
+        --threshold-high 85 --threshold-low 75 --skip-version-check)
+  [ -z "$filter" ] || args+=(--test-case-filter "$filter")
+  [ -z "$since" ] || args+=("--since:$since")
+  echo "tools/mutation/run.sh: $folder ($glob) against $tests, reports in $out/$folder"
+  start=$(date +%s)
+  (cd "$tests" && dotnet stryker "${args[@]}")
+  echo "tools/mutation/run.sh: $folder took $(( $(date +%s) - start )) s"
+done
+python3 "$repo/tools/mutation/score.py" "$out"
