@@ -30,10 +30,14 @@ for folder in "${folders[@]}"; do
     OnnxExporter) tests=tests/MixFit.Tests project=MixFit.csproj glob="**/Onnx/OnnxExporter.cs" filter="Category!=Slow&Category!=Cuda" ;;
     *) tests=tests/MixFit.Tests project=MixFit.csproj glob="**/$folder/**/*.cs" filter="Category!=Slow&Category!=Cuda" ;;
   esac
-  args=(--project "$project" --mutate "$glob" --configuration Release --coverage-analysis perTest --mutation-level Standard
-        --concurrency 1 --reporter progress --reporter json --reporter html --reporter markdown --output "$out/$folder"
-        --threshold-high 85 --threshold-low 75 --skip-version-check)
-  [ -z "$filter" ] || args+=(--test-case-filter "$filter")
+  # Stryker takes coverage analysis from a config file only: one is written per run beside its reports.
+  mkdir -p "$out/$folder"
+  cat >"$out/$folder/stryker-config.json" <<JSON
+{ "stryker-config": { "project": "$project", "configuration": "Release", "coverage-analysis": "perTest",
+  "mutation-level": "Standard", "concurrency": 1, "mutate": [ "$glob" ], "test-case-filter": "$filter",
+  "reporters": [ "progress", "json", "html", "markdown" ], "thresholds": { "high": 85, "low": 75, "break": 0 } } }
+JSON
+  args=(--config-file "$out/$folder/stryker-config.json" --output "$out/$folder" --skip-version-check)
   [ -z "$since" ] || args+=("--since:$since")
   echo "tools/mutation/run.sh: $folder ($glob) against $tests, reports in $out/$folder"
   start=$(date +%s)
