@@ -4,6 +4,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 
+using MixFit.IO;
+
 namespace MixFit.Tracking.Store;
 
 /// <summary>
@@ -294,6 +296,26 @@ public sealed class RunStore
     {
         RequireWritable("import a run");
         return RunImport.Import(this, folder);
+    }
+
+    /// <summary>
+    /// Refuses an output (a report, an export) whose path, links followed, is one of this store's own files or
+    /// folders: the index (<c>mixfit.db</c> and its journal files), the store or runs folder, a run folder, or any file
+    /// already in the store. A new file or folder inside a run folder (a run's <c>tensorboard/</c> export) is allowed.
+    /// </summary>
+    /// <exception cref="ArgumentException">The path is one of the store's files or folders; the message names both.</exception>
+    internal void RefuseOutput(string path, string what)
+    {
+        string target = OutputPaths.Resolve(path);
+        string root = OutputPaths.Resolve(Root);
+        string runs = Path.Combine(root, "runs");
+        bool own = target == root || target == runs || Path.GetDirectoryName(target) == runs
+            || (target.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal) && File.Exists(target))
+            || new[] { "mixfit.db", "mixfit.db-wal", "mixfit.db-shm", "mixfit.db-journal" }.Any(name => target == Path.Combine(root, name));
+        if (own)
+        {
+            throw new ArgumentException($"{what} {path} is one of the run store's own files or folders ({Root}), which the store alone writes; write the output somewhere else.");
+        }
     }
 
     /// <summary>Reads <c>run.json</c>, <c>config.json</c> and <c>summary.json</c> of a run folder.</summary>
