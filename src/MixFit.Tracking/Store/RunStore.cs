@@ -38,7 +38,7 @@ public sealed class RunStore
 
     private readonly bool readOnly;
 
-    private RunStore(string root, bool readOnly)
+    private RunStore(string root, bool readOnly, bool reindex = true)
     {
         Root = root;
         this.readOnly = readOnly;
@@ -46,16 +46,27 @@ public sealed class RunStore
         {
             if (!Exists(root))
             {
-                throw new DirectoryNotFoundException($"No run store at {root} (no mixfit.db there yet): `mixfit train` or `mixfit compare` create one, or give --store / ${EnvironmentVariable}.");
+                int folders = RunFolders().Count();
+                throw new DirectoryNotFoundException(folders > 0
+                    ? $"The run store at {root} has no index (mixfit.db) but {folders} run folder(s): `mixfit runs repair` rebuilds the index from them."
+                    : $"No run store at {root} (no mixfit.db there yet): `mixfit train` or `mixfit compare` create one, or give --store / ${EnvironmentVariable}.");
             }
 
+            CheckIndexReadable();
             return;
         }
 
         try
         {
+            bool fresh = !Exists(root);
             Directory.CreateDirectory(RunsDirectory);
+            CheckIndexReadable();
             CreateSchema();
+            if (reindex && fresh && RunFolders().Any())
+            {
+                // A store whose index was deleted: the folders are the truth, so the new index is built from them.
+                Reindex();
+            }
         }
         catch (Exception e) when (e is UnauthorizedAccessException or IOException or SqliteException)
         {
@@ -315,6 +326,96 @@ public sealed class RunStore
         if (own)
         {
             throw new ArgumentException($"{what} {path} is one of the run store's own files or folders ({Root}), which the store alone writes; write the output somewhere else.");
+        }
+    }
+
+    /// <summary>
+    /// Rebuilds the index from the run folders (the truth): an unreadable <c>mixfit.db</c> is kept aside as
+    /// <c>mixfit.db.unreadable-TIMESTAMP</c> (never deleted), a new one is made, and every run folder is indexed in
+    /// place with its metrics. A folder that cannot be indexed is reported and left as it is.
+    /// </summary>
+    /// <returns>The runs indexed, the metric records read, and one line per folder or record that could not be read.</returns>
+    public static RepairReport Repair(string? root = null)
+    {
+        string full = Path.GetFullPath(root ?? DefaultRoot);
+        if (!Directory.Exists(Path.Combine(full, "runs")))
+        {
+            throw new DirectoryNotFoundException($"No run store at {full} (no runs/ folder): nothing to repair.");
+        }
+
+        string? keptAs = null;
+        string database = DatabaseIn(full);
+        if (File.Exists(database))
+        {
+            keptAs = $"{database}.unreadable-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
+            File.Move(database, keptAs);
+            foreach (var suffix in new[] { "-wal", "-shm", "-journal" })
+            {
+                if (File.Exists(database + suffix))
+                {
+                    File.Move(database + suffix, keptAs + suffix);
+                }
+            }
+        }
+
+        var store = new RunStore(full, readOnly: false, reindex: false);
+        var (runs, records, problems) = store.Reindex();
+        return new RepairReport(runs, records, problems, keptAs);
+    }
+
+    /// <summary>Indexes every run folder in place (the index is new or empty); returns what it did.</summary>
+    private (int Runs, int Records, IReadOnlyList<string> Problems) Reindex()
+    {
+        int runs = 0, records = 0;
+        var problems = new List<string>();
+        foreach (var folder in RunFolders())
+        {
+            try
+            {
+                var report = RunImport.Import(this, folder);
+                runs++;
+                records += report.Records;
+                problems.AddRange(report.Problems);
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException or JsonException or SqliteException)
+            {
+                problems.Add($"{folder}: not indexed ({e.Message})");
+            }
+        }
+
+        return (runs, records, problems);
+    }
+
+    /// <summary>Whether <paramref name="root"/> holds run folders (whatever the state of its index); asks the file system only.</summary>
+    public static bool HasRunFolders(string root)
+    {
+        string runs = Path.Combine(Path.GetFullPath(root), "runs");
+        return Directory.Exists(runs) && Directory.EnumerateDirectories(runs).Any(d => RunId.IsValid(Path.GetFileName(d)));
+    }
+
+    /// <summary>The run folders under <c>runs/</c> (staging folders of an import, which start with a dot, left out).</summary>
+    private IEnumerable<string> RunFolders() =>
+        Directory.Exists(RunsDirectory)
+            ? Directory.EnumerateDirectories(RunsDirectory).Where(d => RunId.IsValid(Path.GetFileName(d))).Order(StringComparer.Ordinal)
+            : Enumerable.Empty<string>();
+
+    /// <summary>An index SQLite cannot read (not a database, or a damaged one) is named as such, with the way out.</summary>
+    private void CheckIndexReadable()
+    {
+        if (!File.Exists(DatabasePath))
+        {
+            return;
+        }
+
+        try
+        {
+            using var connection = Connect();
+            Execute(connection, "SELECT COUNT(*) FROM sqlite_master");
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode is 26 or 11)
+        {
+            throw new InvalidDataException(
+                $"{DatabasePath}: the run index is unreadable ({e.Message.TrimEnd('.')}); the run folders are intact: `mixfit runs repair` rebuilds the index from them (the unreadable file is kept aside).", e);
         }
     }
 
