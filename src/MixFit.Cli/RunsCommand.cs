@@ -32,8 +32,10 @@ internal static class RunsCommand
         {
             string root = Path.GetFullPath(parse.GetValue(store) ?? RunStore.DefaultRoot);
             // A store with run folders but no index says so (OpenReadOnly names `runs repair`) instead of listing nothing.
-            var runs = RunStore.Exists(root) || RunStore.HasRunFolders(root) ? RunStore.OpenReadOnly(root).List() : Array.Empty<RunInfo>();
-            if (runs.Count == 0)
+            var opened = RunStore.Exists(root) || RunStore.HasRunFolders(root) ? RunStore.OpenReadOnly(root) : null;
+            var runs = opened?.List() ?? Array.Empty<RunInfo>();
+            var unindexed = opened?.UnindexedFolders() ?? Array.Empty<string>();
+            if (runs.Count == 0 && unindexed.Count == 0)
             {
                 Console.WriteLine($"No runs in {root} yet. `mixfit compare` or `mixfit train` record runs there (--store or ${RunStore.EnvironmentVariable} to look elsewhere).");
                 return;
@@ -43,6 +45,11 @@ internal static class RunsCommand
             foreach (var run in runs)
             {
                 Console.WriteLine($"{run.Id,-24}  {Cut(run.Name, 24),-24}  {run.Config["policy"]?.ToString() ?? "",-15}  {run.Status.ToString().ToLowerInvariant(),-9}  {run.StartedAt.LocalDateTime:yyyy-MM-dd HH:mm:ss}");
+            }
+
+            if (unindexed.Count > 0)
+            {
+                Console.WriteLine($"{unindexed.Count} run folder(s) in {Path.Combine(root, "runs")} are not in the index ({string.Join(", ", unindexed.Take(3).Select(Path.GetFileName))}{(unindexed.Count > 3 ? ", ..." : "")}): `mixfit runs repair` indexes them.");
             }
         }));
         return command;

@@ -38,7 +38,7 @@ public sealed class RunStore
 
     private readonly bool readOnly;
 
-    private RunStore(string root, bool readOnly, bool reindex = true)
+    private RunStore(string root, bool readOnly)
     {
         Root = root;
         this.readOnly = readOnly;
@@ -58,15 +58,9 @@ public sealed class RunStore
 
         try
         {
-            bool fresh = !Exists(root);
             Directory.CreateDirectory(RunsDirectory);
             CheckIndexReadable();
             CreateSchema();
-            if (reindex && fresh && RunFolders().Any())
-            {
-                // A store whose index was deleted: the folders are the truth, so the new index is built from them.
-                Reindex();
-            }
         }
         catch (Exception e) when (e is UnauthorizedAccessException or IOException or SqliteException)
         {
@@ -358,7 +352,7 @@ public sealed class RunStore
             }
         }
 
-        var store = new RunStore(full, readOnly: false, reindex: false);
+        var store = new RunStore(full, readOnly: false);
         var (runs, records, problems) = store.Reindex();
         return new RepairReport(runs, records, problems, keptAs);
     }
@@ -384,6 +378,28 @@ public sealed class RunStore
         }
 
         return (runs, records, problems);
+    }
+
+    /// <summary>
+    /// The run folders under <c>runs/</c> that the index does not hold (an index deleted and made anew, a folder copied
+    /// in by hand): <c>mixfit runs repair</c> indexes them. Reads the folder names and the index's ids only.
+    /// </summary>
+    public IReadOnlyList<string> UnindexedFolders()
+    {
+        var indexed = Query(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT id FROM runs";
+            using var reader = command.ExecuteReader();
+            var ids = new HashSet<string>(StringComparer.Ordinal);
+            while (reader.Read())
+            {
+                ids.Add(reader.GetString(0));
+            }
+
+            return ids;
+        });
+        return RunFolders().Where(folder => !indexed.Contains(Path.GetFileName(folder))).ToList();
     }
 
     /// <summary>Whether <paramref name="root"/> holds run folders (whatever the state of its index); asks the file system only.</summary>
@@ -462,6 +478,45 @@ public sealed class RunStore
             ("$config", info.Config.ToJsonString()), ("$summary", JsonSerializer.Serialize(info.Summary, CompactJson)));
     }
 
+    /// <summary>Whether the index holds <paramref name="runId"/>'s row; null when the index cannot be read.</summary>
+    internal bool? IsIndexed(string runId)
+    {
+        try
+        {
+            using var connection = Connect();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT COUNT(*) FROM runs WHERE id = $id";
+            command.Parameters.AddWithValue("$id", runId);
+            return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
+        }
+        catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Updates a run's index row (never inserts one); false when the row is gone (the run was deleted).</summary>
+    internal bool Update(RunInfo info)
+    {
+        RequireWritable("update a run");
+        using var connection = Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            UPDATE runs SET name=$name, tags=$tags, notes=$notes, status=$status, ended_at=$ended, heartbeat=$heartbeat, config=$config, summary=$summary
+            WHERE id = $id
+            """;
+        command.Parameters.AddWithValue("$id", info.Id);
+        command.Parameters.AddWithValue("$name", info.Name);
+        command.Parameters.AddWithValue("$tags", JsonSerializer.Serialize(info.Tags));
+        command.Parameters.AddWithValue("$notes", info.Notes);
+        command.Parameters.AddWithValue("$status", info.Status.ToString());
+        command.Parameters.AddWithValue("$ended", (object?)info.EndedAt?.ToString("O") ?? DBNull.Value);
+        command.Parameters.AddWithValue("$heartbeat", info.Heartbeat.ToString("O"));
+        command.Parameters.AddWithValue("$config", info.Config.ToJsonString());
+        command.Parameters.AddWithValue("$summary", JsonSerializer.Serialize(info.Summary, CompactJson));
+        return command.ExecuteNonQuery() > 0;
+    }
+
     internal void Heartbeat(string runId, DateTimeOffset time)
     {
         RequireWritable("record a heartbeat");
@@ -470,18 +525,33 @@ public sealed class RunStore
     }
 
     /// <summary>Appends metric records in one transaction.</summary>
-    internal void AppendMetrics(string runId, IReadOnlyList<MetricPoint> points)
+    /// <param name="runId">The run.</param>
+    /// <param name="points">The records.</param>
+    /// <param name="requireRow">Write only if the run's index row exists (its folder is gone: it may have been deleted).</param>
+    /// <returns>False, with nothing written, when <paramref name="requireRow"/> and the row is gone (the run was deleted).</returns>
+    internal bool AppendMetrics(string runId, IReadOnlyList<MetricPoint> points, bool requireRow = false)
     {
-        if (points.Count == 0)
-        {
-            return;
-        }
-
         RequireWritable("log metrics");
         using var connection = Connect();
         using var transaction = connection.BeginTransaction();
-        InsertMetrics(connection, runId, points);
+        if (requireRow)
+        {
+            using var exists = connection.CreateCommand();
+            exists.CommandText = "SELECT COUNT(*) FROM runs WHERE id = $id";
+            exists.Parameters.AddWithValue("$id", runId);
+            if (Convert.ToInt64(exists.ExecuteScalar(), CultureInfo.InvariantCulture) == 0)
+            {
+                return false;
+            }
+        }
+
+        if (points.Count > 0)
+        {
+            InsertMetrics(connection, runId, points);
+        }
+
         transaction.Commit();
+        return true;
     }
 
     internal static void InsertMetrics(SqliteConnection connection, string runId, IReadOnlyList<MetricPoint> points)
@@ -512,8 +582,13 @@ public sealed class RunStore
         }
     }
 
-    internal static void WriteFolderFiles(RunInfo info)
+    internal static void WriteFolderFiles(RunInfo info, bool createFolder = true)
     {
+        if (!createFolder && !Directory.Exists(info.Folder))
+        {
+            throw new DirectoryNotFoundException($"{info.Folder}: the run folder is gone.");
+        }
+
         MixFit.IO.AtomicFile.WriteAllText(Path.Combine(info.Folder, "run.json"), JsonSerializer.Serialize(info with { Config = new JsonObject(), Summary = new Dictionary<string, double>(), Folder = "" }, Json));
         MixFit.IO.AtomicFile.WriteAllText(Path.Combine(info.Folder, "config.json"), info.Config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         MixFit.IO.AtomicFile.WriteAllText(Path.Combine(info.Folder, "summary.json"), JsonSerializer.Serialize(info.Summary, Json));

@@ -73,7 +73,7 @@ public sealed class RunStoreRepairTests : IDisposable
     }
 
     [Fact]
-    public void A_deleted_index_is_named_by_readers_and_rebuilt_by_the_next_writer()
+    public void A_deleted_index_is_named_by_readers_a_new_one_lists_the_unindexed_folders_and_repair_indexes_them()
     {
         var ids = TwoRuns();
         RemoveIndex();
@@ -82,7 +82,15 @@ public sealed class RunStoreRepairTests : IDisposable
         Assert.Contains("has no index (mixfit.db) but 2 run folder(s)", read.Message);
         Assert.True(RunStore.HasRunFolders(temp.Root));
 
-        AssertRebuilt(temp.Open(), ids);
+        // A writer makes a new, empty index (it never re-indexes behind a live run's back); the folders are named.
+        var store = temp.Open();
+        Assert.Empty(store.List());
+        Assert.Equal(ids.Order(), store.UnindexedFolders().Select(Path.GetFileName).Order());
+
+        var report = RunStore.Repair(temp.Root);
+        Assert.Equal(2, report.Runs);
+        AssertRebuilt(RunStore.OpenReadOnly(temp.Root), ids);
+        Assert.Empty(RunStore.OpenReadOnly(temp.Root).UnindexedFolders());
     }
 
     [Fact]
