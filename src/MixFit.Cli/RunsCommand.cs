@@ -6,7 +6,7 @@ using MixFit.Tracking.Store;
 
 namespace MixFit.Cli;
 
-/// <summary><c>mixfit runs list | show | compare | delete | export | import</c> over the local run store.</summary>
+/// <summary><c>mixfit runs list | show | compare | delete | export | import | repair</c> over the local run store.</summary>
 internal static class RunsCommand
 {
     public static Option<string?> StoreOption() => new("--store") { Description = $"Run store folder (default: ${RunStore.EnvironmentVariable} or ./mixfit-runs)." };
@@ -20,6 +20,7 @@ internal static class RunsCommand
         command.Subcommands.Add(Delete());
         command.Subcommands.Add(Export());
         command.Subcommands.Add(Import());
+        command.Subcommands.Add(Repair());
         return command;
     }
 
@@ -30,8 +31,11 @@ internal static class RunsCommand
         command.SetAction(parse => CommandGuard.Run(() =>
         {
             string root = Path.GetFullPath(parse.GetValue(store) ?? RunStore.DefaultRoot);
-            var runs = RunStore.Exists(root) ? RunStore.OpenReadOnly(root).List() : Array.Empty<RunInfo>();
-            if (runs.Count == 0)
+            // A store with run folders but no index says so (OpenReadOnly names `runs repair`) instead of listing nothing.
+            var opened = RunStore.Exists(root) || RunStore.HasRunFolders(root) ? RunStore.OpenReadOnly(root) : null;
+            var runs = opened?.List() ?? Array.Empty<RunInfo>();
+            var unindexed = opened?.UnindexedFolders() ?? Array.Empty<string>();
+            if (runs.Count == 0 && unindexed.Count == 0)
             {
                 Console.WriteLine($"No runs in {root} yet. `mixfit compare` or `mixfit train` record runs there (--store or ${RunStore.EnvironmentVariable} to look elsewhere).");
                 return;
@@ -41,6 +45,11 @@ internal static class RunsCommand
             foreach (var run in runs)
             {
                 Console.WriteLine($"{run.Id,-24}  {Cut(run.Name, 24),-24}  {run.Config["policy"]?.ToString() ?? "",-15}  {run.Status.ToString().ToLowerInvariant(),-9}  {run.StartedAt.LocalDateTime:yyyy-MM-dd HH:mm:ss}");
+            }
+
+            if (unindexed.Count > 0)
+            {
+                Console.WriteLine($"{unindexed.Count} run folder(s) in {Path.Combine(root, "runs")} are not in the index ({string.Join(", ", unindexed.Take(3).Select(Path.GetFileName))}{(unindexed.Count > 3 ? ", ..." : "")}): `mixfit runs repair` indexes them.");
             }
         }));
         return command;
@@ -130,6 +139,25 @@ internal static class RunsCommand
                 default:
                     throw new ArgumentException($"Unknown format \"{fmt}\": expected tensorboard, csv or json.");
             }
+        }));
+        return command;
+    }
+
+    private static Command Repair()
+    {
+        var store = StoreOption();
+        var command = new Command("repair", "Rebuild the run index (mixfit.db) from the run folders; an unreadable index is kept aside, never deleted.") { store };
+        command.SetAction(parse => CommandGuard.Run(() =>
+        {
+            string root = Path.GetFullPath(parse.GetValue(store) ?? RunStore.DefaultRoot);
+            var report = RunStore.Repair(root);
+            foreach (var problem in report.Problems)
+            {
+                Console.WriteLine(problem);
+            }
+
+            Console.WriteLine($"Indexed {report.Runs} run(s) with {report.Records} records from the folders of {root}"
+                + (report.KeptAs is { } kept ? $"; the old index is kept as {kept}." : "."));
         }));
         return command;
     }

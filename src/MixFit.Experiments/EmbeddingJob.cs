@@ -1,5 +1,6 @@
 using MixFit.Applications;
 using MixFit.Data;
+using MixFit.IO;
 using MixFit.Precision;
 using MixFit.Training;
 using static TorchSharp.torch;
@@ -24,6 +25,15 @@ public static class EmbeddingJob
         if (extension is not (".csv" or ".npy"))
         {
             throw new ArgumentException($"-o {options.Output}: write features to a .csv or a .npy file.");
+        }
+
+        // Checked before any work: neither output (the features, and the names beside a .npy) is an input or inside the images.
+        string imagesFolder = File.Exists(options.Data) ? options.Images ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(options.Data))!, "images") : options.Data;
+        foreach (var written in extension == ".npy" ? new[] { options.Output, options.Output + ".images.txt" } : new[] { options.Output })
+        {
+            OutputPaths.Refuse(
+                written, "-o", new (string?, string)[] { (options.Data, "the --data CSV"), (options.Onnx, "the --onnx model"), (options.Weights, "the --weights file") },
+                new (string?, string)[] { (imagesFolder, "the images folder") });
         }
 
         log.WriteLine($"Embedding {options.Data} with {Describe(options)} (loading the model)...");

@@ -1,3 +1,4 @@
+using MixFit.IO;
 using MixFit.Onnx;
 
 namespace MixFit.Experiments;
@@ -16,6 +17,7 @@ public static class ExportJob
             throw new ArgumentException($"-o {output}: the file to write must end in .onnx.");
         }
 
+        OutputPaths.Refuse(output, "-o", PredictionJob.CheckpointFiles(checkpoint));
         var (spec, model) = ModelSpec.LoadTrained(checkpoint);
         model.Module.eval();
         var sample = new long[] { spec.Channels, spec.ImageSize, spec.ImageSize };

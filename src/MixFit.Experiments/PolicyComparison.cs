@@ -1,3 +1,4 @@
+using MixFit.IO;
 using MixFit.Precision;
 using MixFit.Tracking.Reports;
 using MixFit.Tracking.Store;
@@ -22,6 +23,8 @@ public static class PolicyComparison
         var write = new JobOutput(output);
         var policies = options.Policies.Distinct().ToList();
         TrainingJob.Validate(options.Train);
+        // One comparison writes its report folder at a time (its runs' checkpoint folder, if any, is locked by each run).
+        using var folderLock = FolderLock.Acquire(options.Output, "mixfit compare");
         write.Writer.WriteLine($"mixfit compare: {options.Train.Model.Name} on {options.Train.Data} under {string.Join(", ", policies.Select(p => p.Name))} (loading TorchSharp)...");
         var device = options.Train.Device.Resolve();
         var decisions = options.Force ? Array.Empty<PolicyDecision>() : Measure(options, policies, device, write.Writer);

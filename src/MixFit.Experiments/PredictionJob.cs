@@ -1,4 +1,5 @@
 using System.Text;
+using MixFit.IO;
 using MixFit.Training;
 using static TorchSharp.torch;
 
@@ -22,10 +23,13 @@ public static class PredictionJob
     /// <param name="probabilities">Also write each class's probability (softmax of the logits), 6 significant digits.</param>
     public static int Run(string checkpoint, string csv, string? images, string output, TextWriter log, int batchSize = 64, DeviceChoice? device = null, bool probabilities = false)
     {
+        string imagesFolder = images ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(csv))!, "images");
+        // Checked before any work: the output is none of the inputs, no file of the checkpoint's folder, nothing in the images folder.
+        OutputPaths.Refuse(output, "-o", CheckpointFiles(checkpoint).Append((csv, "the --data CSV")), new (string?, string)[] { (imagesFolder, "the images folder") });
         var (spec, model) = ModelSpec.LoadTrained(checkpoint);
         using var trainer = new Trainer(model.Module, (device ?? DeviceChoice.Auto).Resolve());
         trainer.Compile(new CompileOptions { Policy = MixFit.Precision.DTypePolicy.Parse(spec.Policy), ModuleOverrides = model.PrecisionOverrides });
-        var (pipeline, dataset) = ExperimentData.Unlabelled(csv, images ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(csv))!, "images"), spec.ImageSize, spec.Channels, batchSize, spec.Normalization);
+        var (pipeline, dataset) = ExperimentData.Unlabelled(csv, imagesFolder, spec.ImageSize, spec.Channels, batchSize, spec.Normalization);
         using var scope = NewDisposeScope();
         var scores = trainer.PredictProbabilities(pipeline);
         var classes = scores.argmax(1).data<long>().ToArray();
@@ -52,9 +56,23 @@ public static class PredictionJob
 
         string? folder = Path.GetDirectoryName(Path.GetFullPath(output));
         Directory.CreateDirectory(folder!);
-        File.WriteAllText(output, text.ToString());
+        AtomicFile.WriteAllText(output, text.ToString());
         ArgumentNullException.ThrowIfNull(log);
         log.WriteLine($"Predicted {classes.Length} images with {spec.Model} ({spec.Policy}) into {output}.");
         return classes.Length;
+    }
+
+    /// <summary>The checkpoint and every file beside it (its model spec, the folder's lock and run id): never an output.</summary>
+    internal static IEnumerable<(string? Path, string What)> CheckpointFiles(string checkpoint)
+    {
+        yield return (checkpoint, "the --checkpoint file");
+        string? folder = Path.GetDirectoryName(Path.GetFullPath(checkpoint));
+        if (folder is not null && Directory.Exists(folder))
+        {
+            foreach (var file in Directory.EnumerateFiles(folder, "*", new EnumerationOptions { AttributesToSkip = 0 }))
+            {
+                yield return (file, "a file of the checkpoint's folder");
+            }
+        }
     }
 }

@@ -3,6 +3,7 @@ using MixFit.Callbacks;
 using MixFit.Data;
 using MixFit.Distributed;
 using MixFit.Integration.Tracking;
+using MixFit.IO;
 using MixFit.Precision;
 using MixFit.Tracking.Store;
 using MixFit.Training;
@@ -53,6 +54,10 @@ public static class TrainingJob
         // Under mpirun: one replica per rank; rank 0 alone prints, tracks and writes checkpoints.
         var parallel = DataParallel.FromEnvironment();
         bool primary = parallel?.IsPrimary ?? true;
+
+        // One writer per checkpoint folder, taken before anything is read or written there (a resume too); the kernel
+        // drops it when this process ends, however it ends.
+        using var folderLock = primary && options.CheckpointDirectory is { } locked ? FolderLock.Acquire(locked, "mixfit train") : null;
         var write = new JobOutput(primary ? output : TextWriter.Null);
         write.Writer.WriteLine($"Training {options.Model.Name} under {options.Policy.Name} on {options.Data} (loading data and TorchSharp)...");
         var device = options.Device.Resolve();

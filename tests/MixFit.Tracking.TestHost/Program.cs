@@ -2,6 +2,7 @@ using System.Globalization;
 using MixFit.Tracking.Store;
 
 // Usage: log <store> <name> <points>  |  hang <store> <name>  |  hang-unflushed <store> <name>  |  import <store> <folder>
+//        |  finish-on-signal <store> <name> <signal-file>
 var store = RunStore.Open(args[1]);
 if (args[0] == "import")
 {
@@ -38,6 +39,28 @@ for (int i = 0; i < 10; i++)
 if (args[0] == "hang")
 {
     run.Flush();
+}
+
+if (args[0] == "finish-on-signal")
+{
+    // A live writer: flushed, then waits for the test's signal, then logs more, updates its summary and finishes.
+    run.Flush();
+    Console.WriteLine("ready");
+    Console.Out.Flush();
+    while (!File.Exists(args[3]))
+    {
+        Thread.Sleep(50);
+    }
+
+    for (int i = 10; i < 20; i++)
+    {
+        run.Log("step", i, new Dictionary<string, double> { ["loss"] = i });
+    }
+
+    run.UpdateSummary(new Dictionary<string, double> { ["loss"] = 19 });
+    run.Finish();
+    Console.WriteLine($"finished, deleted: {run.IsDeleted}");
+    return 0;
 }
 
 // "hang-unflushed" leaves the 10 points to the run's once-a-second background flush.

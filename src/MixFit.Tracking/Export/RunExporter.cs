@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using MixFit.IO;
 using MixFit.Tracking.Store;
 
 namespace MixFit.Tracking.Export;
@@ -15,6 +16,7 @@ public static class RunExporter
     public static IReadOnlyList<string> ToTensorBoard(RunStore store, string runId, string directory)
     {
         ArgumentNullException.ThrowIfNull(store);
+        store.RefuseOutput(directory, "The TensorBoard folder");
         using var train = new TensorBoardWriter(Path.Combine(directory, "train"));
         using var validation = new TensorBoardWriter(Path.Combine(directory, "validation"));
         foreach (var point in store.Metrics(runId, "epoch"))
@@ -47,6 +49,7 @@ public static class RunExporter
     public static void ToCsv(RunStore store, string runId, string path)
     {
         ArgumentNullException.ThrowIfNull(store);
+        store.RefuseOutput(path, "The CSV file");
         var points = new[] { "step", "epoch", "system" }.SelectMany(kind => store.Metrics(runId, kind)).ToList();
         var names = points.SelectMany(p => p.Values.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
         var text = new StringBuilder("kind,step,time");
@@ -71,13 +74,14 @@ public static class RunExporter
             text.Append('\n');
         }
 
-        File.WriteAllText(path, text.ToString());
+        AtomicFile.WriteAllText(path, text.ToString());
     }
 
     /// <summary>Writes the run's metadata, config, summary and records as one JSON document.</summary>
     public static void ToJson(RunStore store, string runId, string path)
     {
         ArgumentNullException.ThrowIfNull(store);
+        store.RefuseOutput(path, "The JSON file");
         var run = store.Get(runId);
         var document = new
         {
@@ -87,7 +91,7 @@ public static class RunExporter
             Epochs = store.Metrics(run.Id, "epoch").Select(p => new { p.Step, p.Time, p.Values }),
             System = store.Metrics(run.Id, "system").Select(p => new { p.Step, p.Time, p.Values }),
         };
-        File.WriteAllText(path, JsonSerializer.Serialize(document, new JsonSerializerOptions
+        AtomicFile.WriteAllText(path, JsonSerializer.Serialize(document, new JsonSerializerOptions
         {
             WriteIndented = true,
             NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,

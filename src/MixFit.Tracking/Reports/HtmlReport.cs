@@ -3,6 +3,7 @@ using System.Net;
 using System.Reflection;
 using System.Text;
 using System.Text.Json;
+using MixFit.IO;
 using MixFit.Tracking.Store;
 
 namespace MixFit.Tracking.Reports;
@@ -29,9 +30,11 @@ public static class HtmlReport
     public const int MaxLogCharacters = 400_000;
 
     /// <summary>Writes the report for <paramref name="runIds"/> to <paramref name="path"/>.</summary>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is inside the run store (its index or a run folder).</exception>
     public static void Write(RunStore store, IReadOnlyList<string> runIds, string path)
     {
         ArgumentNullException.ThrowIfNull(store);
+        store.RefuseOutput(path, "The report file");
         var runs = runIds.Select(store.Get).ToList();
         var data = runs.Select(r => new
         {
@@ -102,7 +105,7 @@ public static class HtmlReport
         html.Append("<script>").Append(Resource("MixFit.Tracking.uPlot.js")).Append("</script>");
         html.Append("<script id=\"run-data\" type=\"application/json\">").Append(json).Append("</script>");
         html.Append("<script>").Append(Resource("MixFit.Tracking.report-core.js")).Append(Resource("MixFit.Tracking.report.js")).Append("</script></body></html>");
-        File.WriteAllText(path, html.ToString(), new UTF8Encoding(false));
+        AtomicFile.WriteAllText(path, html.ToString());
     }
 
     /// <summary>W&amp;B's run page: Overview (summary, config), System (charts) and Logs (the console output).</summary>

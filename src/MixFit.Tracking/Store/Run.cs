@@ -12,6 +12,9 @@ namespace MixFit.Tracking.Store;
 /// reported once on standard error, the records stay buffered and are retried at the next flush, and what could not be
 /// written by the end is counted in the summary (<c>tracking.unwritten_records</c>) and described in
 /// <c>tracking-errors.log</c> when the folder can take it. NaN and infinite values are stored and read back as such.
+/// A run deleted while it is logged (<c>mixfit runs delete --force</c>) stays deleted: the writer notices that its
+/// folder or index row is gone, says so once, and records nothing more (<see cref="IsDeleted"/>); it never re-creates
+/// either.
 /// </remarks>
 /// <example><code>
 /// var store = RunStore.Open();
@@ -33,6 +36,7 @@ public sealed class Run : IDisposable
     private readonly List<MetricPoint> unindexed = new();
     private bool finished;
     private bool reported;
+    private bool deleted;
 
     internal Run(RunStore store, RunInfo info, TextWriter? errorOutput = null)
     {
@@ -68,6 +72,18 @@ public sealed class Run : IDisposable
                 {
                     return pending.Count + unindexed.Count;
                 }
+            }
+        }
+    }
+
+    /// <summary>Whether the run was deleted from the store while it was logged; nothing is recorded from then on.</summary>
+    public bool IsDeleted
+    {
+        get
+        {
+            lock (gate)
+            {
+                return deleted;
             }
         }
     }
@@ -117,8 +133,13 @@ public sealed class Run : IDisposable
             }
         }
 
-        Guarded("the config files", () => RunStore.WriteFolderFiles(Info));
-        Guarded("the config in the index", () => store.Upsert(Info));
+        if (Gone())
+        {
+            return;
+        }
+
+        Guarded("the config files", () => RunStore.WriteFolderFiles(Info, createFolder: false));
+        Guarded("the config in the index", () => Update());
     }
 
     /// <summary>Sets summary values (last and best metrics, training time, peak memory) and rewrites <c>summary.json</c>.</summary>
@@ -136,8 +157,13 @@ public sealed class Run : IDisposable
             info = info with { Summary = summary };
         }
 
-        Guarded("the summary files", () => RunStore.WriteFolderFiles(Info));
-        Guarded("the summary in the index", () => store.Upsert(Info));
+        if (Gone())
+        {
+            return;
+        }
+
+        Guarded("the summary files", () => RunStore.WriteFolderFiles(Info, createFolder: false));
+        Guarded("the summary in the index", () => Update());
     }
 
     /// <summary>Copies everything written to the console from now on into <c>output.log</c> (redraws collapsed to their final line).</summary>
@@ -177,6 +203,11 @@ public sealed class Run : IDisposable
     {
         lock (flushGate)
         {
+            if (Gone())
+            {
+                return false;
+            }
+
             // Two queues: records not yet in the folder's files, and records in the files but not yet in the index, so
             // a retry never writes a line twice.
             List<MetricPoint> batch;
@@ -207,13 +238,20 @@ public sealed class Run : IDisposable
                 unindexed.AddRange(batch);
             }
 
+            bool known = true;
             bool indexed = unindexed.Count == 0 || Guarded("the metrics index", () =>
             {
                 lock (store)
                 {
-                    store.AppendMetrics(Id, unindexed);
+                    known = store.AppendMetrics(Id, unindexed, requireRow: !Directory.Exists(Folder));
                 }
             });
+            if (!known)
+            {
+                MarkDeleted();
+                return false;
+            }
+
             if (indexed)
             {
                 unindexed.Clear();
@@ -246,6 +284,7 @@ public sealed class Run : IDisposable
 
         flusher.Change(Timeout.Infinite, Timeout.Infinite);
         Flush();
+        bool gone = Gone();
         lock (gate)
         {
             finished = true;
@@ -265,8 +304,13 @@ public sealed class Run : IDisposable
             info = info with { Status = status, EndedAt = DateTimeOffset.UtcNow, Summary = summary };
         }
 
-        Guarded("the final status files", () => RunStore.WriteFolderFiles(Info));
-        Guarded("the final status in the index", () => store.Upsert(Info));
+        if (gone)
+        {
+            return;
+        }
+
+        Guarded("the final status files", () => RunStore.WriteFolderFiles(Info, createFolder: false));
+        Guarded("the final status in the index", () => Update());
         if (WriteErrors.Count > 0)
         {
             Guarded("tracking-errors.log", () => File.WriteAllLines(Path.Combine(Folder, "tracking-errors.log"), WriteErrors), report: false);
@@ -278,6 +322,74 @@ public sealed class Run : IDisposable
     {
         Finish(RunStatus.Failed);
         flusher.Dispose();
+    }
+
+    /// <summary>
+    /// Writes the index row: inserted again if it is gone while the folder is there (the folders are the truth: an index
+    /// made anew), only updated while the folder is gone, and a row gone with its folder means the run was deleted.
+    /// </summary>
+    private void Update()
+    {
+        if (Directory.Exists(Folder))
+        {
+            store.Upsert(Info);
+        }
+        else if (!store.Update(Info))
+        {
+            MarkDeleted();
+        }
+    }
+
+    /// <summary>
+    /// Whether the run was deleted (now or before): its folder is gone and so is its index row. A folder that is gone
+    /// while the row is there (a full or unmounted disk, a folder moved away) is a failed write, retried; so is an
+    /// index that cannot be read. Says so once.
+    /// </summary>
+    private bool Gone()
+    {
+        lock (gate)
+        {
+            if (deleted)
+            {
+                return true;
+            }
+        }
+
+        if (Directory.Exists(Folder) || store.IsIndexed(Id) != false)
+        {
+            return false;
+        }
+
+        MarkDeleted();
+        return true;
+    }
+
+    private void MarkDeleted()
+    {
+        lock (gate)
+        {
+            if (deleted)
+            {
+                return;
+            }
+
+            deleted = true;
+            pending.Clear();
+            if (tee is not null)
+            {
+                Console.SetOut(originalOut!);
+                tee.Dispose();
+                tee = null;
+            }
+        }
+
+        lock (flushGate)
+        {
+            unindexed.Clear();
+        }
+
+        flusher.Change(Timeout.Infinite, Timeout.Infinite);
+        (ErrorOutput ?? Console.Error).WriteLine($"mixfit: run {Id} was deleted from {store.Root} while it ran; training goes on without recording it.");
     }
 
     /// <summary>Runs a write; on failure records it, reports the first failure once, and returns false (training goes on).</summary>

@@ -4,6 +4,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 
+using MixFit.IO;
+
 namespace MixFit.Tracking.Store;
 
 /// <summary>
@@ -44,15 +46,20 @@ public sealed class RunStore
         {
             if (!Exists(root))
             {
-                throw new DirectoryNotFoundException($"No run store at {root} (no mixfit.db there yet): `mixfit train` or `mixfit compare` create one, or give --store / ${EnvironmentVariable}.");
+                int folders = RunFolders().Count();
+                throw new DirectoryNotFoundException(folders > 0
+                    ? $"The run store at {root} has no index (mixfit.db) but {folders} run folder(s): `mixfit runs repair` rebuilds the index from them."
+                    : $"No run store at {root} (no mixfit.db there yet): `mixfit train` or `mixfit compare` create one, or give --store / ${EnvironmentVariable}.");
             }
 
+            CheckIndexReadable();
             return;
         }
 
         try
         {
             Directory.CreateDirectory(RunsDirectory);
+            CheckIndexReadable();
             CreateSchema();
         }
         catch (Exception e) when (e is UnauthorizedAccessException or IOException or SqliteException)
@@ -296,6 +303,138 @@ public sealed class RunStore
         return RunImport.Import(this, folder);
     }
 
+    /// <summary>
+    /// Refuses an output (a report, an export) whose path, links followed, is one of this store's own files or
+    /// folders: the index (<c>mixfit.db</c> and its journal files), the store or runs folder, a run folder, or any file
+    /// already in the store. A new file or folder inside a run folder (a run's <c>tensorboard/</c> export) is allowed.
+    /// </summary>
+    /// <exception cref="ArgumentException">The path is one of the store's files or folders; the message names both.</exception>
+    internal void RefuseOutput(string path, string what)
+    {
+        string target = OutputPaths.Resolve(path);
+        string root = OutputPaths.Resolve(Root);
+        string runs = Path.Combine(root, "runs");
+        bool own = target == root || target == runs || Path.GetDirectoryName(target) == runs
+            || (target.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal) && File.Exists(target))
+            || new[] { "mixfit.db", "mixfit.db-wal", "mixfit.db-shm", "mixfit.db-journal" }.Any(name => target == Path.Combine(root, name));
+        if (own)
+        {
+            throw new ArgumentException($"{what} {path} is one of the run store's own files or folders ({Root}), which the store alone writes; write the output somewhere else.");
+        }
+    }
+
+    /// <summary>
+    /// Rebuilds the index from the run folders (the truth): an unreadable <c>mixfit.db</c> is kept aside as
+    /// <c>mixfit.db.unreadable-TIMESTAMP</c> (never deleted), a new one is made, and every run folder is indexed in
+    /// place with its metrics. A folder that cannot be indexed is reported and left as it is.
+    /// </summary>
+    /// <returns>The runs indexed, the metric records read, and one line per folder or record that could not be read.</returns>
+    public static RepairReport Repair(string? root = null)
+    {
+        string full = Path.GetFullPath(root ?? DefaultRoot);
+        if (!Directory.Exists(Path.Combine(full, "runs")))
+        {
+            throw new DirectoryNotFoundException($"No run store at {full} (no runs/ folder): nothing to repair.");
+        }
+
+        string? keptAs = null;
+        string database = DatabaseIn(full);
+        if (File.Exists(database))
+        {
+            keptAs = $"{database}.unreadable-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
+            File.Move(database, keptAs);
+            foreach (var suffix in new[] { "-wal", "-shm", "-journal" })
+            {
+                if (File.Exists(database + suffix))
+                {
+                    File.Move(database + suffix, keptAs + suffix);
+                }
+            }
+        }
+
+        var store = new RunStore(full, readOnly: false);
+        var (runs, records, problems) = store.Reindex();
+        return new RepairReport(runs, records, problems, keptAs);
+    }
+
+    /// <summary>Indexes every run folder in place (the index is new or empty); returns what it did.</summary>
+    private (int Runs, int Records, IReadOnlyList<string> Problems) Reindex()
+    {
+        int runs = 0, records = 0;
+        var problems = new List<string>();
+        foreach (var folder in RunFolders())
+        {
+            try
+            {
+                var report = RunImport.Import(this, folder);
+                runs++;
+                records += report.Records;
+                problems.AddRange(report.Problems);
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException or JsonException or SqliteException)
+            {
+                problems.Add($"{folder}: not indexed ({e.Message})");
+            }
+        }
+
+        return (runs, records, problems);
+    }
+
+    /// <summary>
+    /// The run folders under <c>runs/</c> that the index does not hold (an index deleted and made anew, a folder copied
+    /// in by hand): <c>mixfit runs repair</c> indexes them. Reads the folder names and the index's ids only.
+    /// </summary>
+    public IReadOnlyList<string> UnindexedFolders()
+    {
+        var indexed = Query(connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT id FROM runs";
+            using var reader = command.ExecuteReader();
+            var ids = new HashSet<string>(StringComparer.Ordinal);
+            while (reader.Read())
+            {
+                ids.Add(reader.GetString(0));
+            }
+
+            return ids;
+        });
+        return RunFolders().Where(folder => !indexed.Contains(Path.GetFileName(folder))).ToList();
+    }
+
+    /// <summary>Whether <paramref name="root"/> holds run folders (whatever the state of its index); asks the file system only.</summary>
+    public static bool HasRunFolders(string root)
+    {
+        string runs = Path.Combine(Path.GetFullPath(root), "runs");
+        return Directory.Exists(runs) && Directory.EnumerateDirectories(runs).Any(d => RunId.IsValid(Path.GetFileName(d)));
+    }
+
+    /// <summary>The run folders under <c>runs/</c> (staging folders of an import, which start with a dot, left out).</summary>
+    private IEnumerable<string> RunFolders() =>
+        Directory.Exists(RunsDirectory)
+            ? Directory.EnumerateDirectories(RunsDirectory).Where(d => RunId.IsValid(Path.GetFileName(d))).Order(StringComparer.Ordinal)
+            : Enumerable.Empty<string>();
+
+    /// <summary>An index SQLite cannot read (not a database, or a damaged one) is named as such, with the way out.</summary>
+    private void CheckIndexReadable()
+    {
+        if (!File.Exists(DatabasePath))
+        {
+            return;
+        }
+
+        try
+        {
+            using var connection = Connect();
+            Execute(connection, "SELECT COUNT(*) FROM sqlite_master");
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode is 26 or 11)
+        {
+            throw new InvalidDataException(
+                $"{DatabasePath}: the run index is unreadable ({e.Message.TrimEnd('.')}); the run folders are intact: `mixfit runs repair` rebuilds the index from them (the unreadable file is kept aside).", e);
+        }
+    }
+
     /// <summary>Reads <c>run.json</c>, <c>config.json</c> and <c>summary.json</c> of a run folder.</summary>
     public static RunInfo ReadFolder(string folder)
     {
@@ -339,6 +478,45 @@ public sealed class RunStore
             ("$config", info.Config.ToJsonString()), ("$summary", JsonSerializer.Serialize(info.Summary, CompactJson)));
     }
 
+    /// <summary>Whether the index holds <paramref name="runId"/>'s row; null when the index cannot be read.</summary>
+    internal bool? IsIndexed(string runId)
+    {
+        try
+        {
+            using var connection = Connect();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT COUNT(*) FROM runs WHERE id = $id";
+            command.Parameters.AddWithValue("$id", runId);
+            return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
+        }
+        catch (Exception e) when (e is SqliteException or IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Updates a run's index row (never inserts one); false when the row is gone (the run was deleted).</summary>
+    internal bool Update(RunInfo info)
+    {
+        RequireWritable("update a run");
+        using var connection = Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            UPDATE runs SET name=$name, tags=$tags, notes=$notes, status=$status, ended_at=$ended, heartbeat=$heartbeat, config=$config, summary=$summary
+            WHERE id = $id
+            """;
+        command.Parameters.AddWithValue("$id", info.Id);
+        command.Parameters.AddWithValue("$name", info.Name);
+        command.Parameters.AddWithValue("$tags", JsonSerializer.Serialize(info.Tags));
+        command.Parameters.AddWithValue("$notes", info.Notes);
+        command.Parameters.AddWithValue("$status", info.Status.ToString());
+        command.Parameters.AddWithValue("$ended", (object?)info.EndedAt?.ToString("O") ?? DBNull.Value);
+        command.Parameters.AddWithValue("$heartbeat", info.Heartbeat.ToString("O"));
+        command.Parameters.AddWithValue("$config", info.Config.ToJsonString());
+        command.Parameters.AddWithValue("$summary", JsonSerializer.Serialize(info.Summary, CompactJson));
+        return command.ExecuteNonQuery() > 0;
+    }
+
     internal void Heartbeat(string runId, DateTimeOffset time)
     {
         RequireWritable("record a heartbeat");
@@ -347,18 +525,33 @@ public sealed class RunStore
     }
 
     /// <summary>Appends metric records in one transaction.</summary>
-    internal void AppendMetrics(string runId, IReadOnlyList<MetricPoint> points)
+    /// <param name="runId">The run.</param>
+    /// <param name="points">The records.</param>
+    /// <param name="requireRow">Write only if the run's index row exists (its folder is gone: it may have been deleted).</param>
+    /// <returns>False, with nothing written, when <paramref name="requireRow"/> and the row is gone (the run was deleted).</returns>
+    internal bool AppendMetrics(string runId, IReadOnlyList<MetricPoint> points, bool requireRow = false)
     {
-        if (points.Count == 0)
-        {
-            return;
-        }
-
         RequireWritable("log metrics");
         using var connection = Connect();
         using var transaction = connection.BeginTransaction();
-        InsertMetrics(connection, runId, points);
+        if (requireRow)
+        {
+            using var exists = connection.CreateCommand();
+            exists.CommandText = "SELECT COUNT(*) FROM runs WHERE id = $id";
+            exists.Parameters.AddWithValue("$id", runId);
+            if (Convert.ToInt64(exists.ExecuteScalar(), CultureInfo.InvariantCulture) == 0)
+            {
+                return false;
+            }
+        }
+
+        if (points.Count > 0)
+        {
+            InsertMetrics(connection, runId, points);
+        }
+
         transaction.Commit();
+        return true;
     }
 
     internal static void InsertMetrics(SqliteConnection connection, string runId, IReadOnlyList<MetricPoint> points)
@@ -389,8 +582,13 @@ public sealed class RunStore
         }
     }
 
-    internal static void WriteFolderFiles(RunInfo info)
+    internal static void WriteFolderFiles(RunInfo info, bool createFolder = true)
     {
+        if (!createFolder && !Directory.Exists(info.Folder))
+        {
+            throw new DirectoryNotFoundException($"{info.Folder}: the run folder is gone.");
+        }
+
         MixFit.IO.AtomicFile.WriteAllText(Path.Combine(info.Folder, "run.json"), JsonSerializer.Serialize(info with { Config = new JsonObject(), Summary = new Dictionary<string, double>(), Folder = "" }, Json));
         MixFit.IO.AtomicFile.WriteAllText(Path.Combine(info.Folder, "config.json"), info.Config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         MixFit.IO.AtomicFile.WriteAllText(Path.Combine(info.Folder, "summary.json"), JsonSerializer.Serialize(info.Summary, Json));

@@ -1,0 +1,19 @@
+namespace MixFit.IO;
+
+/// <summary>A folder MixFit writes as a unit is already held by another writer (<see cref="FolderLock"/>).</summary>
+public sealed class FolderLockedException : IOException
+{
+    /// <summary>Creates the error for <paramref name="folder"/>, held by <paramref name="holder"/>.</summary>
+    public FolderLockedException(string folder, string holder, Exception? inner = null)
+        : base($"{folder} is in use by {holder}; wait for it to finish (or stop it), or give another folder.", inner)
+    {
+        Folder = folder;
+        Holder = holder;
+    }
+
+    /// <summary>The folder (full path).</summary>
+    public string Folder { get; }
+
+    /// <summary>Who holds it, as its owner file says ("another process" when that is unknown).</summary>
+    public string Holder { get; }
+}
