@@ -425,8 +425,12 @@ public sealed class RunStore
 
         try
         {
-            using var connection = Connect();
-            Execute(connection, "SELECT COUNT(*) FROM sqlite_master");
+            // Through Query: a read-only store on a full or read-only disk is read as immutable, as every read is.
+            Query(connection =>
+            {
+                Execute(connection, "SELECT COUNT(*) FROM sqlite_master");
+                return 0;
+            });
         }
         catch (SqliteException e) when (e.SqliteErrorCode is 26 or 11)
         {

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 
 namespace MixFit.IO;
@@ -9,23 +10,27 @@ namespace MixFit.IO;
 /// </summary>
 /// <remarks>
 /// <para>Advisory: it binds MixFit processes (and any program that takes the same lock); it does not stop a program
-/// that writes without asking. On Linux and macOS it is <c>flock</c>, taken by .NET's <see cref="FileShare.None"/>.</para>
-/// <para>Who holds it is written beside it, to <c>.mixfit.lock.owner</c> (process id, machine, start time and what
-/// it is doing), for the message the next writer gets; that file is only information and may be stale.</para>
+/// that writes without asking. On Linux and macOS it is <c>flock</c>, taken by .NET's <see cref="FileShare.None"/>
+/// (so <c>DOTNET_SYSTEM_IO_DISABLEFILELOCKING</c> turns it off).</para>
+/// <para>Taking the lock writes nothing but the empty lock file, the first time: a refused or failed run leaves the
+/// folder as it was. Who holds it is found when someone else asks: the process that has the lock file open (from
+/// <c>/proc</c> on Linux, with its command line), or this process with what it is doing.</para>
 /// </remarks>
 public sealed class FolderLock : IDisposable
 {
     /// <summary>The lock file's name inside the folder.</summary>
     public const string FileName = ".mixfit.lock";
 
-    /// <summary>The name of the file that says who holds the lock.</summary>
-    public const string OwnerFileName = ".mixfit.lock.owner";
+    // The locks this process holds, by lock file, with what each is for (a second writer in this process is named so).
+    private static readonly ConcurrentDictionary<string, string> HeldHere = new(StringComparer.Ordinal);
 
     private readonly FileStream handle;
+    private readonly string path;
 
-    private FolderLock(string folder, FileStream handle)
+    private FolderLock(string folder, string path, FileStream handle)
     {
         Folder = folder;
+        this.path = path;
         this.handle = handle;
     }
 
@@ -50,39 +55,31 @@ public sealed class FolderLock : IDisposable
         {
             stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         }
-        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException && IsHeldElsewhere(path))
+        catch (IOException e) when (e is not FileNotFoundException and not DirectoryNotFoundException && IsHeld(path))
         {
-            throw new FolderLockedException(full, Owner(full), e);
+            throw new FolderLockedException(full, Describe(path), e);
         }
 
-        try
-        {
-            string owner = string.Create(
-                CultureInfo.InvariantCulture,
-                $"process {Environment.ProcessId} on {Environment.MachineName} ({purpose}, since {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm:ss} UTC)");
-            AtomicFile.WriteAllText(Path.Combine(full, OwnerFileName), owner);
-            return new FolderLock(full, stream);
-        }
-        catch
-        {
-            stream.Dispose();
-            throw;
-        }
+        HeldHere[path] = purpose;
+        return new FolderLock(full, path, stream);
     }
 
-    /// <summary>Who holds <paramref name="folder"/>'s lock, as its owner file says, or null when nobody does.</summary>
+    /// <summary>Who holds <paramref name="folder"/>'s lock, or null when nobody does.</summary>
     public static string? Holder(string folder)
     {
-        string full = Path.GetFullPath(folder);
-        string path = Path.Combine(full, FileName);
-        return File.Exists(path) && IsHeldElsewhere(path) ? Owner(full) : null;
+        string path = Path.Combine(Path.GetFullPath(folder), FileName);
+        return File.Exists(path) && IsHeld(path) ? Describe(path) : null;
     }
 
-    /// <summary>Releases the lock (the owner file is left: it is only information).</summary>
-    public void Dispose() => handle.Dispose();
+    /// <summary>Releases the lock (the empty lock file stays, for the next writer).</summary>
+    public void Dispose()
+    {
+        HeldHere.TryRemove(path, out _);
+        handle.Dispose();
+    }
 
     /// <summary>Whether opening the lock file exclusively fails because someone holds it (not for another reason).</summary>
-    private static bool IsHeldElsewhere(string path)
+    private static bool IsHeld(string path)
     {
         try
         {
@@ -99,16 +96,43 @@ public sealed class FolderLock : IDisposable
         }
     }
 
-    private static string Owner(string folder)
+    /// <summary>The holder in words: this process and its purpose, or the process that has the file open, or "another process".</summary>
+    private static string Describe(string path)
     {
+        if (HeldHere.TryGetValue(path, out var purpose))
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"this process ({Environment.ProcessId}, {purpose})");
+        }
+
         try
         {
-            string text = File.ReadAllText(Path.Combine(folder, OwnerFileName)).Trim();
-            return text.Length is > 0 and <= 300 ? text : "another process";
+            foreach (var process in Directory.EnumerateDirectories("/proc"))
+            {
+                if (!int.TryParse(Path.GetFileName(process), NumberStyles.None, CultureInfo.InvariantCulture, out int pid) || pid == Environment.ProcessId)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    if (Directory.EnumerateFileSystemEntries(Path.Combine(process, "fd")).Any(fd => new FileInfo(fd).LinkTarget == path))
+                    {
+                        string command = File.ReadAllText(Path.Combine(process, "cmdline")).Replace('\0', ' ').Trim();
+                        command = command.Length > 160 ? command[..157] + "..." : command;
+                        return string.Create(CultureInfo.InvariantCulture, $"process {pid} on {Environment.MachineName} ({command})");
+                    }
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // A process that ended meanwhile, or one this user may not look into.
+                }
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return "another process";
+            // No /proc (not Linux).
         }
+
+        return "another process";
     }
 }

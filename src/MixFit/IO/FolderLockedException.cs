@@ -14,6 +14,6 @@ public sealed class FolderLockedException : IOException
     /// <summary>The folder (full path).</summary>
     public string Folder { get; }
 
-    /// <summary>Who holds it, as its owner file says ("another process" when that is unknown).</summary>
+    /// <summary>Who holds it: the process and its command line, or "another process" when that cannot be seen.</summary>
     public string Holder { get; }
 }

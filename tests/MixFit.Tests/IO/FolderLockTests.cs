@@ -23,13 +23,14 @@ public sealed class FolderLockTests : IDisposable
         var error = Assert.Throws<FolderLockedException>(() => FolderLock.Acquire(folder, "second writer"));
         Assert.Equal(folder, error.Folder);
         Assert.Contains(folder, error.Message);
-        Assert.Contains($"process {Environment.ProcessId} on {Environment.MachineName} (first writer", error.Message);
+        Assert.Contains($"this process ({Environment.ProcessId}, first writer)", error.Message);
         Assert.Equal(error.Holder, FolderLock.Holder(folder));
+        Assert.Equal(new[] { FolderLock.FileName }, Directory.GetFiles(folder).Select(Path.GetFileName));    // nothing else written
 
         first.Dispose();
         Assert.Null(FolderLock.Holder(folder));
         using var second = FolderLock.Acquire(folder, "second writer");
-        Assert.Contains("second writer", FolderLock.Holder(folder) ?? File.ReadAllText(Path.Combine(folder, FolderLock.OwnerFileName)));
+        Assert.Contains("second writer", FolderLock.Holder(folder));
     }
 
     [Fact]
@@ -46,7 +47,7 @@ public sealed class FolderLockTests : IDisposable
         using var held = FolderLock.Acquire(P("report"), "someone else");
         var options = new MixFit.Experiments.CompareOptions { Output = P("report"), Train = new TrainJobOptions { Store = P("store"), Limit = 64, Epochs = 1 } };
         var error = Assert.Throws<FolderLockedException>(() => PolicyComparison.Run(options, TextWriter.Null));
-        Assert.Contains("(someone else", error.Message);
+        Assert.Contains("someone else", error.Message);
         Assert.False(Directory.Exists(P("store")), "nothing was trained or recorded");
     }
 
@@ -78,8 +79,8 @@ public sealed class FolderLockTests : IDisposable
                 string message = second.Error.Trim();
                 Assert.DoesNotContain('\n', message);
                 Assert.Contains(Path.GetFullPath(ckpt), message);
-                Assert.Contains($"process {holder.Id.ToString(CultureInfo.InvariantCulture)} ", message);
-                Assert.Contains("mixfit train", message);
+                Assert.Contains($"in use by process {holder.Id.ToString(CultureInfo.InvariantCulture)} on {Environment.MachineName} (", message);
+                Assert.Contains("MixFit.Cli.dll train", message);
             }
 
             Assert.False(holder.HasExited, "the first run is still training");
