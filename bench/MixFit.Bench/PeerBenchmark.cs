@@ -122,40 +122,25 @@ internal static class PeerBenchmark
     {
         var times = new List<double>();
         var watch = new Stopwatch();
-        int begun = 0;
-        var trainer = new Trainer(workload.NewModel(), CPU);
-        trainer.Compile(new CompileOptions { Policy = policy, Optimizer = new OptimizerConfig { Name = "adam", LearningRate = 1e-3 } });
-        trainer.Fit(new RepeatedBatch(workload.X, workload.Y, options.Steps + options.Warmup + 1), new FitOptions
+
+        // Step k runs from batch-begin k to batch-begin k + 1: the profiler covers steps warmup .. warmup + steps - 1.
+        FitOneBatchRepeatedly(workload, policy, options.Steps + options.Warmup + 1, step =>
         {
-            Epochs = 1,
-            Verbose = 0,
-            Output = TextWriter.Null,
-            Callbacks = new Callback[]
+            if (step > options.Warmup && step <= options.Warmup + options.Steps)
             {
-                new LambdaCallback
-                {
-                    // Step k runs from batch-begin k to batch-begin k + 1: the profiler covers steps warmup .. warmup + steps - 1.
-                    BatchBegin = (_, _) =>
-                    {
-                        int step = begun++;
-                        if (step > options.Warmup && step <= options.Warmup + options.Steps)
-                        {
-                            times.Add(watch.Elapsed.TotalMilliseconds);
-                        }
+                times.Add(watch.Elapsed.TotalMilliseconds);
+            }
 
-                        if (step == options.Warmup)
-                        {
-                            profiler.Start();
-                        }
-                        else if (step == options.Warmup + options.Steps)
-                        {
-                            WriteProfile(profiler, prefix, times);
-                        }
+            if (step == options.Warmup)
+            {
+                profiler.Start();
+            }
+            else if (step == options.Warmup + options.Steps)
+            {
+                WriteProfile(profiler, prefix, times);
+            }
 
-                        watch.Restart();
-                    },
-                },
-            },
+            watch.Restart();
         });
     }
 
@@ -204,37 +189,37 @@ internal static class PeerBenchmark
     {
         var times = new List<double>();
         var watch = new Stopwatch();
+        FitOneBatchRepeatedly(workload, policy, options.Steps + options.Warmup + 1, step =>
+        {
+            if (step > 0)
+            {
+                if (step > options.Warmup)
+                {
+                    times.Add(watch.Elapsed.TotalMilliseconds);
+                }
+
+                loops.ForEach(l => l.Step());
+            }
+
+            watch.Restart();
+        });
+        loops.ForEach(l => l.Step());    // the turn after Fit's last step (its own ending is not timed)
+        return (label, times);
+    }
+
+    /// <summary>One Fit (Adam, lr 1e-3, no console) over the workload's batch <paramref name="batches"/> times; <paramref name="batchBegin"/> gets each step's index as it begins.</summary>
+    private static void FitOneBatchRepeatedly(Workload workload, DTypePolicy policy, int batches, Action<int> batchBegin)
+    {
         int begun = 0;
         var trainer = new Trainer(workload.NewModel(), CPU);
         trainer.Compile(new CompileOptions { Policy = policy, Optimizer = new OptimizerConfig { Name = "adam", LearningRate = 1e-3 } });
-        trainer.Fit(new RepeatedBatch(workload.X, workload.Y, options.Steps + options.Warmup + 1), new FitOptions
+        trainer.Fit(new RepeatedBatch(workload.X, workload.Y, batches), new FitOptions
         {
             Epochs = 1,
             Verbose = 0,
             Output = TextWriter.Null,
-            Callbacks = new Callback[]
-            {
-                new LambdaCallback
-                {
-                    BatchBegin = (_, _) =>
-                    {
-                        if (begun++ > 0)
-                        {
-                            if (begun - 1 > options.Warmup)
-                            {
-                                times.Add(watch.Elapsed.TotalMilliseconds);
-                            }
-
-                            loops.ForEach(l => l.Step());
-                        }
-
-                        watch.Restart();
-                    },
-                },
-            },
+            Callbacks = new Callback[] { new LambdaCallback { BatchBegin = (_, _) => batchBegin(begun++) } },
         });
-        loops.ForEach(l => l.Step());    // the turn after Fit's last step (its own ending is not timed)
-        return (label, times);
     }
 
     private static double Median(List<double> values)
