@@ -23,7 +23,13 @@ public static class PolicyComparison
         var write = new JobOutput(output);
         var policies = options.Policies.Distinct().ToList();
         TrainingJob.Validate(options.Train);
-        // One comparison writes its report folder at a time (its runs' checkpoint folder, if any, is locked by each run).
+
+        // Before any work: the report goes nowhere the run store owns, and one comparison writes its folder at a time
+        // (its runs' checkpoint folder, if any, is locked by each run).
+        string storeRoot = options.Train.Store ?? RunStore.DefaultRoot;
+        RunStore.RefuseOutput(storeRoot, options.Output, "The report folder");
+        RunStore.RefuseOutput(storeRoot, Path.Combine(options.Output, "report.html"), "The report file");
+        RunStore.RefuseOutput(storeRoot, Path.Combine(options.Output, "charts"), "The charts folder");
         using var folderLock = FolderLock.Acquire(options.Output, "mixfit compare");
         write.Writer.WriteLine($"mixfit compare: {options.Train.Model.Name} on {options.Train.Data} under {string.Join(", ", policies.Select(p => p.Name))} (loading TorchSharp)...");
         var device = options.Train.Device.Resolve();

@@ -62,16 +62,29 @@ public static class PredictionJob
         return classes.Length;
     }
 
-    /// <summary>The checkpoint and every file beside it (its model spec, the folder's lock and run id): never an output.</summary>
+    /// <summary>
+    /// The checkpoint and the files a checkpoint folder holds for it (the model spec, the run id, the folder's lock, every
+    /// weights file): never an output. Other files beside it (earlier predictions, an exported model) may be rewritten.
+    /// </summary>
     internal static IEnumerable<(string? Path, string What)> CheckpointFiles(string checkpoint)
     {
         yield return (checkpoint, "the --checkpoint file");
         string? folder = Path.GetDirectoryName(Path.GetFullPath(checkpoint));
-        if (folder is not null && Directory.Exists(folder))
+        if (folder is null)
         {
-            foreach (var file in Directory.EnumerateFiles(folder, "*", new EnumerationOptions { AttributesToSkip = 0 }))
+            yield break;
+        }
+
+        foreach (var name in new[] { ModelSpec.FileName, ResumedRun.FileName, FolderLock.FileName })
+        {
+            yield return (Path.Combine(folder, name), "a file of the checkpoint's folder");
+        }
+
+        if (Directory.Exists(folder))
+        {
+            foreach (var weights in Directory.EnumerateFiles(folder, "*.safetensors"))
             {
-                yield return (file, "a file of the checkpoint's folder");
+                yield return (weights, "a file of the checkpoint's folder");
             }
         }
     }

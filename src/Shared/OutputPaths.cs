@@ -6,7 +6,7 @@ namespace MixFit.IO;
 /// into (a run store, a checkpoint folder). A clash is refused with one line naming the option, both paths and what
 /// the protected one is; nothing is written.
 /// </summary>
-/// <remarks>One source file compiled into the training core, the tracker and the jobs layer, as <c>AtomicFile</c>.</remarks>
+/// <remarks>One source file compiled into the tracker and the jobs layer, which check what the core is asked to write.</remarks>
 internal static class OutputPaths
 {
     /// <summary>
@@ -36,25 +36,40 @@ internal static class OutputPaths
         }
     }
 
-    /// <summary>The absolute path with every symbolic link along it followed (as far as the path exists; at most 40 links).</summary>
+    /// <summary>
+    /// The absolute path with every symbolic link along it followed, component by component as the kernel walks it
+    /// (so a <c>..</c> after a link goes up from where the link points); as far as the path exists, at most 40 links.
+    /// </summary>
     public static string Resolve(string path)
     {
-        string full = Path.GetFullPath(path);
-        string root = Path.GetPathRoot(full) ?? "/";
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string absolute = Path.IsPathRooted(path) ? path : Path.Combine(Directory.GetCurrentDirectory(), path);
+        string root = Path.GetPathRoot(absolute) ?? "/";
+        var parts = new Queue<string>(absolute[root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries));
         string resolved = root;
-        var parts = new Queue<string>(full[root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries));
         int links = 0;
         while (parts.Count > 0)
         {
-            string next = Path.Combine(resolved, parts.Dequeue());
+            string part = parts.Dequeue();
+            if (part == ".")
+            {
+                continue;
+            }
+
+            if (part == "..")
+            {
+                resolved = Path.GetDirectoryName(resolved) ?? root;
+                continue;
+            }
+
+            string next = Path.Combine(resolved, part);
             FileSystemInfo entry = Directory.Exists(next) ? new DirectoryInfo(next) : new FileInfo(next);
             if (entry.Exists && entry.LinkTarget is { } target && links++ < 40)
             {
                 // Follow the link, then go on with the rest of the path from where it points.
-                string pointed = Path.GetFullPath(target, resolved);
+                string pointed = Path.IsPathRooted(target) ? target : Path.Combine(resolved, target);
                 string pointedRoot = Path.GetPathRoot(pointed) ?? "/";
-                var rest = parts.ToArray();
-                parts = new Queue<string>(pointed[pointedRoot.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries).Concat(rest));
+                parts = new Queue<string>(pointed[pointedRoot.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries).Concat(parts));
                 resolved = pointedRoot;
                 continue;
             }

@@ -16,7 +16,7 @@ public static class RunExporter
     public static IReadOnlyList<string> ToTensorBoard(RunStore store, string runId, string directory)
     {
         ArgumentNullException.ThrowIfNull(store);
-        store.RefuseOutput(directory, "The TensorBoard folder");
+        RunStore.RefuseOutput(store.Root, directory, "The TensorBoard folder");
         using var train = new TensorBoardWriter(Path.Combine(directory, "train"));
         using var validation = new TensorBoardWriter(Path.Combine(directory, "validation"));
         foreach (var point in store.Metrics(runId, "epoch"))
@@ -49,7 +49,7 @@ public static class RunExporter
     public static void ToCsv(RunStore store, string runId, string path)
     {
         ArgumentNullException.ThrowIfNull(store);
-        store.RefuseOutput(path, "The CSV file");
+        RunStore.RefuseOutput(store.Root, path, "The CSV file");
         var points = new[] { "step", "epoch", "system" }.SelectMany(kind => store.Metrics(runId, kind)).ToList();
         var names = points.SelectMany(p => p.Values.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
         var text = new StringBuilder("kind,step,time");
@@ -81,7 +81,7 @@ public static class RunExporter
     public static void ToJson(RunStore store, string runId, string path)
     {
         ArgumentNullException.ThrowIfNull(store);
-        store.RefuseOutput(path, "The JSON file");
+        RunStore.RefuseOutput(store.Root, path, "The JSON file");
         var run = store.Get(runId);
         var document = new
         {

@@ -34,7 +34,7 @@ public static class HtmlReport
     public static void Write(RunStore store, IReadOnlyList<string> runIds, string path)
     {
         ArgumentNullException.ThrowIfNull(store);
-        store.RefuseOutput(path, "The report file");
+        RunStore.RefuseOutput(store.Root, path, "The report file");
         var runs = runIds.Select(store.Get).ToList();
         var data = runs.Select(r => new
         {

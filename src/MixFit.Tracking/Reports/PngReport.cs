@@ -27,7 +27,7 @@ public static class PngReport
     public static IReadOnlyList<string> Write(RunStore store, IReadOnlyList<string> runIds, string directory, int width = 800, int height = 500)
     {
         ArgumentNullException.ThrowIfNull(store);
-        store.RefuseOutput(directory, "The charts folder");
+        RunStore.RefuseOutput(store.Root, directory, "The charts folder");
         _ = FontRegistered.Value;
         Directory.CreateDirectory(directory);
         var runs = runIds.Select(store.Get).ToList();

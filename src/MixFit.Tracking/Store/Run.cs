@@ -13,8 +13,9 @@ namespace MixFit.Tracking.Store;
 /// written by the end is counted in the summary (<c>tracking.unwritten_records</c>) and described in
 /// <c>tracking-errors.log</c> when the folder can take it. NaN and infinite values are stored and read back as such.
 /// A run deleted while it is logged (<c>mixfit runs delete --force</c>) stays deleted: the writer notices that its
-/// folder or index row is gone, says so once, and records nothing more (<see cref="IsDeleted"/>); it never re-creates
-/// either.
+/// folder and its index row are gone, says so once, and records nothing more (<see cref="IsDeleted"/>); it never
+/// re-creates either. (A folder gone while its row is there is a failed write, retried; a row gone while its folder is
+/// there, an index made anew, is written again: the folders are the truth.)
 /// </remarks>
 /// <example><code>
 /// var store = RunStore.Open();
@@ -388,7 +389,15 @@ public sealed class Run : IDisposable
             unindexed.Clear();
         }
 
-        flusher.Change(Timeout.Infinite, Timeout.Infinite);
+        try
+        {
+            flusher.Change(Timeout.Infinite, Timeout.Infinite);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already finished and disposed: nothing flushes any more.
+        }
+
         (ErrorOutput ?? Console.Error).WriteLine($"mixfit: run {Id} was deleted from {store.Root} while it ran; training goes on without recording it.");
     }
 

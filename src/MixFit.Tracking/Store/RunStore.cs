@@ -38,10 +38,15 @@ public sealed class RunStore
 
     private readonly bool readOnly;
 
-    private RunStore(string root, bool readOnly)
+    private RunStore(string root, bool readOnly, bool checkIndex = true)
     {
         Root = root;
         this.readOnly = readOnly;
+        if (readOnly && !checkIndex)
+        {
+            return;
+        }
+
         if (readOnly)
         {
             if (!Exists(root))
@@ -278,15 +283,27 @@ public sealed class RunStore
                 $"Run {run.Id} ({run.Name}) is still running (pid {run.Pid} on {run.Host}, heartbeat {run.Heartbeat:O}); stop it first or delete it with --force.");
         }
 
+        // The folder is moved out of the way first (one rename), so a live writer never writes into a folder being
+        // deleted: from here its folder is gone, and once the rows are gone too it stops recording (Run).
         string folder = RunFolder(run.Id);
-        using var connection = Connect();
-        using var transaction = connection.BeginTransaction();
-        Execute(connection, "DELETE FROM metrics WHERE run_id = $id", ("$id", run.Id));
-        Execute(connection, "DELETE FROM runs WHERE id = $id", ("$id", run.Id));
-        transaction.Commit();
-        if (Directory.Exists(folder))
+        string doomed = Path.Combine(RunsDirectory, $".deleting-{run.Id}-{Guid.NewGuid():N}");
+        bool moved = Directory.Exists(folder);
+        if (moved)
         {
-            Directory.Delete(folder, recursive: true);
+            Directory.Move(folder, doomed);
+        }
+
+        using (var connection = Connect())
+        using (var transaction = connection.BeginTransaction())
+        {
+            Execute(connection, "DELETE FROM metrics WHERE run_id = $id", ("$id", run.Id));
+            Execute(connection, "DELETE FROM runs WHERE id = $id", ("$id", run.Id));
+            transaction.Commit();
+        }
+
+        if (moved)
+        {
+            Directory.Delete(doomed, recursive: true);
         }
     }
 
@@ -308,27 +325,33 @@ public sealed class RunStore
     /// folders: the index (<c>mixfit.db</c> and its journal files), the store or runs folder, a run folder, or any file
     /// already in the store. A new file or folder inside a run folder (a run's <c>tensorboard/</c> export) is allowed.
     /// </summary>
+    /// <param name="storeRoot">The store's folder (it need not exist yet).</param>
+    /// <param name="path">The file or folder about to be written.</param>
+    /// <param name="what">What it is, for the message (e.g. "The report file").</param>
     /// <exception cref="ArgumentException">The path is one of the store's files or folders; the message names both.</exception>
-    internal void RefuseOutput(string path, string what)
+    public static void RefuseOutput(string storeRoot, string path, string what)
     {
         string target = OutputPaths.Resolve(path);
-        string root = OutputPaths.Resolve(Root);
+        string root = OutputPaths.Resolve(storeRoot);
         string runs = Path.Combine(root, "runs");
         bool own = target == root || target == runs || Path.GetDirectoryName(target) == runs
             || (target.StartsWith(root + Path.DirectorySeparatorChar, StringComparison.Ordinal) && File.Exists(target))
             || new[] { "mixfit.db", "mixfit.db-wal", "mixfit.db-shm", "mixfit.db-journal" }.Any(name => target == Path.Combine(root, name));
         if (own)
         {
-            throw new ArgumentException($"{what} {path} is one of the run store's own files or folders ({Root}), which the store alone writes; write the output somewhere else.");
+            throw new ArgumentException($"{what} {path} is one of the run store's own files or folders ({storeRoot}), which the store alone writes; write the output somewhere else.");
         }
     }
 
     /// <summary>
-    /// Rebuilds the index from the run folders (the truth): an unreadable <c>mixfit.db</c> is kept aside as
-    /// <c>mixfit.db.unreadable-TIMESTAMP</c> (never deleted), a new one is made, and every run folder is indexed in
-    /// place with its metrics. A folder that cannot be indexed is reported and left as it is.
+    /// Brings the index back in line with the run folders (the truth). A readable index is kept and the run folders it
+    /// lacks are indexed in place; an unreadable <c>mixfit.db</c> is kept aside as <c>mixfit.db.unreadable-TIMESTAMP</c>
+    /// (never deleted) and a new index is built from every folder. A folder that cannot be indexed is reported and left
+    /// as it is. Refused while a run is being recorded (its writer would race the rebuild).
     /// </summary>
     /// <returns>The runs indexed, the metric records read, and one line per folder or record that could not be read.</returns>
+    /// <exception cref="DirectoryNotFoundException">No <c>runs/</c> folder at <paramref name="root"/>.</exception>
+    /// <exception cref="InvalidOperationException">A run is still being recorded (named).</exception>
     public static RepairReport Repair(string? root = null)
     {
         string full = Path.GetFullPath(root ?? DefaultRoot);
@@ -337,9 +360,38 @@ public sealed class RunStore
             throw new DirectoryNotFoundException($"No run store at {full} (no runs/ folder): nothing to repair.");
         }
 
-        string? keptAs = null;
+        var probe = new RunStore(full, readOnly: true, checkIndex: false);
+        foreach (var folder in probe.RunFolders())
+        {
+            RunInfo info;
+            try
+            {
+                info = ReadFolder(folder);
+            }
+            catch (InvalidDataException)
+            {
+                continue;    // reported when indexing
+            }
+
+            if (info.Status == RunStatus.Running && IsAlive(info))
+            {
+                throw new InvalidOperationException($"Run {info.Id} ({info.Name}) is still being recorded (pid {info.Pid} on {info.Host}); repair the store when no run is.");
+            }
+        }
+
         string database = DatabaseIn(full);
-        if (File.Exists(database))
+        bool readable = File.Exists(database);
+        try
+        {
+            probe.CheckIndexReadable();
+        }
+        catch (InvalidDataException)
+        {
+            readable = false;
+        }
+
+        string? keptAs = null;
+        if (File.Exists(database) && !readable)
         {
             keptAs = $"{database}.unreadable-{DateTime.UtcNow:yyyyMMdd-HHmmss}";
             File.Move(database, keptAs);
@@ -353,16 +405,16 @@ public sealed class RunStore
         }
 
         var store = new RunStore(full, readOnly: false);
-        var (runs, records, problems) = store.Reindex();
+        var (runs, records, problems) = store.Reindex(readable ? store.UnindexedFolders() : store.RunFolders());
         return new RepairReport(runs, records, problems, keptAs);
     }
 
-    /// <summary>Indexes every run folder in place (the index is new or empty); returns what it did.</summary>
-    private (int Runs, int Records, IReadOnlyList<string> Problems) Reindex()
+    /// <summary>Indexes <paramref name="folders"/> in place (none of them in the index yet); returns what it did.</summary>
+    private (int Runs, int Records, IReadOnlyList<string> Problems) Reindex(IEnumerable<string> folders)
     {
         int runs = 0, records = 0;
         var problems = new List<string>();
-        foreach (var folder in RunFolders())
+        foreach (var folder in folders.ToList())
         {
             try
             {
@@ -371,7 +423,7 @@ public sealed class RunStore
                 records += report.Records;
                 problems.AddRange(report.Problems);
             }
-            catch (Exception e) when (e is InvalidDataException or IOException or JsonException or SqliteException)
+            catch (Exception e) when (e is InvalidDataException or IOException or JsonException or SqliteException or UnauthorizedAccessException)
             {
                 problems.Add($"{folder}: not indexed ({e.Message})");
             }

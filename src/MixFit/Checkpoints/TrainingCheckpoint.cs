@@ -73,6 +73,11 @@ public static class TrainingCheckpoint
             metadata["loss_scaler"] = JsonSerializer.Serialize(scaler);
         }
 
+        if (state.Iterations is { } iterations)
+        {
+            metadata["iterations"] = iterations.ToString(CultureInfo.InvariantCulture);
+        }
+
         if (others is { Count: > 0 })
         {
             metadata["optimizers"] = JsonSerializer.Serialize(others.ToDictionary(kv => kv.Key, kv => new SavedOptimizer(kv.Value.GetType().Name, kv.Value.GetScalars())));
@@ -130,6 +135,7 @@ public static class TrainingCheckpoint
             Dictionary<string, SavedOptimizer>? savedOthers;
             int epoch;
             int? step;
+            long? iterations;
             try
             {
                 scalars = metadata.TryGetValue("optimizer.scalars", out var text) ? JsonSerializer.Deserialize<Dictionary<string, double>>(text) : null;
@@ -138,6 +144,7 @@ public static class TrainingCheckpoint
                 savedOthers = metadata.TryGetValue("optimizers", out var listed) ? JsonSerializer.Deserialize<Dictionary<string, SavedOptimizer>>(listed) : null;
                 epoch = int.Parse(metadata.TryGetValue("epoch", out var e) ? e : throw new InvalidDataException($"{path}: the checkpoint has no epoch."), CultureInfo.InvariantCulture);
                 step = metadata.TryGetValue("step", out var st) ? int.Parse(st, CultureInfo.InvariantCulture) : null;
+                iterations = metadata.TryGetValue("iterations", out var it) ? long.Parse(it, NumberStyles.None, CultureInfo.InvariantCulture) : null;
             }
             catch (Exception e) when (e is JsonException or FormatException or OverflowException)
             {
@@ -145,7 +152,7 @@ public static class TrainingCheckpoint
             }
 
             string policy = metadata.GetValueOrDefault("policy", "float32");
-            var state = new PrecisionState(policy, scaler) { OptimizerScalers = ownScalers };
+            var state = new PrecisionState(policy, scaler) { OptimizerScalers = ownScalers, Iterations = iterations };
             try
             {
                 precision.CheckState(state);

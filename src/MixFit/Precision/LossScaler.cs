@@ -79,6 +79,7 @@ public sealed class LossScaler : IDisposable
     /// <summary>Iterations completed (calls to <see cref="Update"/>), counted on the host.</summary>
     public long Iterations => iterations;
 
+
     /// <summary>Iterations skipped so far as a 0-dim float32 device tensor (no sync), or null before the first <see cref="Scale"/>.</summary>
     public Tensor? SkippedStepsTensor => skipped;
 
@@ -290,7 +291,7 @@ public sealed class LossScaler : IDisposable
         Validate(state);
         if (!IsEnabled)
         {
-            // A disabled scaler is a pass-through: there is nothing to restore.
+            // A disabled scaler is a pass-through: there is nothing to restore (the strategy keeps the iteration count).
             return;
         }
 

@@ -63,6 +63,8 @@ public class PrecisionStrategy : IDisposable
         };
     }
 
+    private long iterations;
+
     /// <summary>The policy this strategy implements.</summary>
     public DTypePolicy Policy { get; }
 
@@ -292,6 +294,7 @@ public class PrecisionStrategy : IDisposable
         // Data parallel: average the (still scaled) gradients first, so every rank unscales, checks and steps alike.
         DataParallel?.ReduceGradients(optimizers);
         var outcomes = scaler.Apply(optimizers, clipping);
+        iterations++;
         AfterStep();
         ZeroGrad();
         return outcomes;
@@ -342,8 +345,17 @@ public class PrecisionStrategy : IDisposable
     {
         RequirePrepared();
         var own = ownScalers.Own.Where(n => n.Scaler.IsEnabled).ToDictionary(n => n.Name, n => n.Scaler.GetState(), StringComparer.Ordinal);
-        return new PrecisionState(Policy.Name, Scaler.IsEnabled ? Scaler.GetState() : null) { OptimizerScalers = own.Count == 0 ? null : own };
+        return new PrecisionState(Policy.Name, Scaler.IsEnabled ? Scaler.GetState() : null) { OptimizerScalers = own.Count == 0 ? null : own, Iterations = iterations };
     }
+
+    /// <summary>
+    /// Training iterations completed (Keras' <c>optimizer.iterations</c>): one per call of
+    /// <see cref="Step(IReadOnlyList{Optimizer}, GradientClipping?)"/> (a step over several optimizers at once counts
+    /// once; a custom step that steps two optimizers separately counts two), skipped steps included, whichever loss
+    /// scaler the optimizers have, with or without loss scaling; checkpointed and restored in both directions.
+    /// Host-side, no sync.
+    /// </summary>
+    public long Iterations => iterations;
 
     /// <summary>
     /// Restores state saved by <see cref="GetState"/> (or null, for a checkpoint that had none). State without loss
@@ -354,6 +366,10 @@ public class PrecisionStrategy : IDisposable
     {
         CheckState(state);
         Scaler.LoadState(state?.LossScaler);
+        // Kept whether or not either side scaled its loss (a scaled save restored unscaled, and the other way round);
+        // state saved before the count was recorded has the shared loss scaler's count, or none.
+        iterations = state?.Iterations ?? state?.LossScaler?.Iterations ?? 0;
+
         foreach (var (name, scaler) in ownScalers.Own)
         {
             scaler.LoadState(state?.OptimizerScalers?.GetValueOrDefault(name));
@@ -367,6 +383,11 @@ public class PrecisionStrategy : IDisposable
     {
         RequirePrepared();
         Scaler.Validate(state?.LossScaler);
+        if (state?.Iterations is < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(state), state.Iterations, "The saved iteration count must not be negative.");
+        }
+
         var own = ownScalers.Own.ToDictionary(n => n.Name, n => n.Scaler, StringComparer.Ordinal);
         foreach (var (name, saved) in state?.OptimizerScalers ?? new Dictionary<string, LossScalerState>())
         {

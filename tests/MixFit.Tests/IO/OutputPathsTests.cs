@@ -25,6 +25,10 @@ public sealed class OutputPathsTests : IDisposable
         Assert.Equal(P("real/data.csv"), OutputPaths.Resolve(P("link.csv")));
         Assert.Equal(P("real/new.csv"), OutputPaths.Resolve(P("alias/new.csv")));
         Assert.Equal(P("real/data.csv"), OutputPaths.Resolve(P("alias/../alias/data.csv")));
+        // A ".." after a link goes up from where the link points, as the kernel does: alias/.. is real/.., not dir.
+        Directory.CreateDirectory(P("real/sub"));
+        Directory.CreateSymbolicLink(P("deep"), P("real/sub"));
+        Assert.Equal(P("real/data.csv"), OutputPaths.Resolve(P("deep/../data.csv")));
         var error = Assert.Throws<ArgumentException>(() => OutputPaths.Refuse(P("link.csv"), "-o", new (string?, string)[] { (P("real/data.csv"), "the --data CSV") }));
         Assert.Contains("-o " + P("link.csv") + " is the --data CSV", error.Message);
     }
@@ -65,7 +69,26 @@ public sealed class OutputPathsTests : IDisposable
         // The ordinary uses still work: a new file, and the default TensorBoard export into the run's own folder.
         Assert.Equal(0, CliRunner.Run(Predict(P("predictions.csv"))).ExitCode);
         Assert.Equal(41, File.ReadAllLines(P("predictions.csv")).Length);
+        foreach (var _ in new[] { 1, 2 })
+        {
+            // A new file beside the checkpoint is fine, and so is writing it again.
+            Assert.Equal(0, CliRunner.Run(Predict(P("ckpt/predictions.csv"))).ExitCode);
+        }
+
         var tensorboard = CliRunner.Run("runs", "export", runId, "--store", P("store"));
         Assert.True(tensorboard.ExitCode == 0, tensorboard.Error);
+    }
+
+    [Fact]
+    public void Compare_refuses_a_report_folder_inside_the_run_store_before_training()
+    {
+        var options = new MixFit.Experiments.CompareOptions
+        {
+            Output = P("store/runs"),
+            Train = new MixFit.Experiments.TrainJobOptions { Store = P("store"), Limit = 64, Epochs = 1 },
+        };
+        var error = Assert.Throws<ArgumentException>(() => MixFit.Experiments.PolicyComparison.Run(options, TextWriter.Null));
+        Assert.Contains("one of the run store's own files or folders", error.Message);
+        Assert.False(Directory.Exists(P("store")), "nothing was trained, recorded or locked");
     }
 }

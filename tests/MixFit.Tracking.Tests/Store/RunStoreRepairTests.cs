@@ -106,4 +106,30 @@ public sealed class RunStoreRepairTests : IDisposable
         Assert.Null(report.KeptAs);
         Assert.Equal(ids[1], RunStore.OpenReadOnly(temp.Root).List().Single().Id);
     }
+
+    [Fact]
+    public void Repair_keeps_a_readable_index_indexes_only_the_folders_it_lacks_and_waits_for_live_runs()
+    {
+        var ids = TwoRuns();
+        // A folder the index lacks: the second run's row goes, its folder stays.
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Database};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = $"DELETE FROM runs WHERE id = '{ids[1]}'; DELETE FROM metrics WHERE run_id = '{ids[1]}'";
+            command.ExecuteNonQuery();
+        }
+
+        Assert.Equal(new[] { ids[1] }, temp.Open().UnindexedFolders().Select(Path.GetFileName));
+        var report = RunStore.Repair(temp.Root);
+        Assert.Null(report.KeptAs);
+        Assert.Equal(1, report.Runs);
+        Assert.Empty(Directory.GetFiles(temp.Root, "mixfit.db.unreadable-*"));
+        AssertRebuilt(RunStore.OpenReadOnly(temp.Root), ids);
+
+        using var live = temp.Open().StartRun("live");
+        var refused = Assert.Throws<InvalidOperationException>(() => RunStore.Repair(temp.Root));
+        Assert.Contains($"Run {live.Id} (live) is still being recorded", refused.Message);
+        live.Finish();
+    }
 }
