@@ -28,8 +28,9 @@ for folder in "${folders[@]}"; do
   case "$folder" in
     Store) tests=tests/MixFit.Tracking.Tests project=MixFit.Tracking.csproj glob="**/Store/**/*.cs" filter="" ;;
     *)
-      # Scoped to the tests that mirror the folder and its neighbours (the whole fast suite takes about 18 minutes a
-      # pass on 2 cores, and Stryker makes two passes before the first mutant): a mutant only these do not kill survives.
+      # Scoped to the tests that mirror the folder and its neighbours (the whole fast suite took 18 minutes a pass
+      # under Stryker on 2 cores, and Stryker makes two passes before the first mutant): a mutant only these do not
+      # kill survives.
       tests=tests/MixFit.Tests project=MixFit.csproj glob="**/$folder/**/*.cs"
       case "$folder" in
         Precision) near="Precision Kernels Optimizers Training" ;;
